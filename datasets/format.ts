@@ -8,7 +8,7 @@
 
 import { isAbsolute, join, normalize } from "node:path";
 import { InputError } from "../bench/core/errors.ts";
-import { readTextFile, writeFileAtomic, writeJsonAtomic } from "../bench/core/fs.ts";
+import { readJsonFile, writeFileAtomic, writeJsonAtomic } from "../bench/core/fs.ts";
 import { sha256Hex } from "../bench/core/hash.ts";
 import { describe, parseJsonl, toJsonl } from "../bench/core/jsonl.ts";
 
@@ -201,14 +201,7 @@ function splitEntry(
 /** Reads and validates `<dir>/manifest.json`. */
 export async function readManifest(dir: string): Promise<DatasetManifest> {
   const file = join(dir, "manifest.json");
-  const text = await readTextFile(file, "dataset manifest");
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(`malformed JSON (${(err as Error).message})`, { file });
-  }
-  return parseManifest(json, file);
+  return parseManifest(await readJsonFile(file, "dataset manifest"), file);
 }
 
 /**

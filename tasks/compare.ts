@@ -8,20 +8,17 @@
 
 import { parseArgs } from "node:util";
 import { assertWritableFile, writeFileAtomic } from "../bench/core/fs.ts";
-import { DEFAULT_BOOTSTRAP } from "../bench/score/bootstrap.ts";
 import { compareResults } from "../bench/score/compare.ts";
 import { gainFigure } from "../bench/score/figures.ts";
 import { comparisonTable } from "../bench/score/report.ts";
 import { readResults } from "../bench/score/results.ts";
-import { intFlag, numberFlag, runTask, UsageError } from "./_cli.ts";
+import { BOOTSTRAP_OPTIONS, BOOTSTRAP_USAGE, bootstrapFromFlags, runTask, UsageError } from "./_cli.ts";
 
 const USAGE = `usage: deno task compare <A.json> <B.json> [options]
 
   --out <file>       also write the comparison as JSON (format dirbench.compare/1)
   --plots            write the per-bin MAE gain of B over A as SVG beside --out
-  --resamples <n>    paired bootstrap resamples (default ${DEFAULT_BOOTSTRAP.resamples})
-  --seed <n>         bootstrap seed (default ${DEFAULT_BOOTSTRAP.seed})
-  --level <p>        confidence level (default ${DEFAULT_BOOTSTRAP.level})`;
+${BOOTSTRAP_USAGE}`;
 
 if (import.meta.main) {
   await runTask("compare", USAGE, async () => {
@@ -30,9 +27,7 @@ if (import.meta.main) {
       options: {
         out: { type: "string" },
         plots: { type: "boolean", default: false },
-        resamples: { type: "string" },
-        seed: { type: "string" },
-        level: { type: "string" },
+        ...BOOTSTRAP_OPTIONS,
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -48,11 +43,7 @@ if (import.meta.main) {
     if (values.plots && !values.out) throw new UsageError("--plots writes beside --out; give --out too");
     const [fileA, fileB] = positionals;
     const [a, b] = await Promise.all([readResults(fileA), readResults(fileB)]);
-    const cmp = compareResults(a, b, {
-      resamples: intFlag(values.resamples, "resamples", DEFAULT_BOOTSTRAP.resamples, 1),
-      seed: intFlag(values.seed, "seed", DEFAULT_BOOTSTRAP.seed),
-      level: numberFlag(values.level, "level", DEFAULT_BOOTSTRAP.level, [0, 1]),
-    }, { a: fileA, b: fileB });
+    const cmp = compareResults(a, b, bootstrapFromFlags(values), { a: fileA, b: fileB });
     console.log(
       `A = ${a.method.name} (${fileA})\nB = ${b.method.name} (${fileB})\non ${a.dataset.id}, ${cmp.shared} shared test ids`,
     );

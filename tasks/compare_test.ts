@@ -6,41 +6,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Sample, writePreparedDataset } from "../datasets/format.ts";
 import { evaluate } from "../bench/score/evaluate.ts";
+import { TEST_LABELS, TRAIN_HISTOGRAM, writeToyDataset } from "./_testing.ts";
+import { assertRefused, exists, listDir, type Run, runScript, withTempDir } from "./_testing.ts";
 
-const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 const COMPARE = fileURLToPath(new URL("./compare.ts", import.meta.url));
-
-/** Training histogram per integer label: 30 is many-shot (>100), 35..50 medium (20..100), 60+ few (<20). */
-const TRAIN_HISTOGRAM: [label: number, count: number][] = [
-  [30, 150],
-  [35, 60],
-  [40, 40],
-  [50, 30],
-  [60, 10],
-  [70, 5],
-  [80, 3],
-];
-/** Test labels of t0..t11: 3 many, 5 medium, 4 few. */
-const TEST_LABELS = [30, 30, 30, 35, 35, 40, 40, 50, 60, 70, 80, 90];
-
-function trainSamples(histogram = TRAIN_HISTOGRAM): Sample[] {
-  const out: Sample[] = [];
-  for (const [label, count] of histogram) {
-    for (let k = 0; k < count; k++) out.push({ id: `a${out.length}`, label });
-  }
-  return out;
-}
-
-function writeToyDataset(dir: string, labels = TEST_LABELS, histogram = TRAIN_HISTOGRAM) {
-  return writePreparedDataset(
-    dir,
-    { id: "toy-dir", prompt: "How old?", label: { min: 0, max: 100, unit: "years" } },
-    trainSamples(histogram),
-    labels.map((label, i) => ({ id: `t${i}`, label })),
-  );
-}
 
 /** Writes predictions `label + offset(i)` for every test id and scores them into `out`. */
 async function writeResults(
@@ -60,56 +30,13 @@ async function writeResults(
   return out;
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-// deno-lint-ignore no-control-regex
-const ANSI = /\x1b\[[0-9;]*m/g;
-
-async function runCompare(args: string[]): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-run=git", "--allow-env", COMPARE, ...args],
-    cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout).replace(ANSI, ""),
-    stderr: dec.decode(out.stderr).replace(ANSI, ""),
-  };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-}
-
-/** Asserts a clean refusal: non-zero exit, every `parts` on stderr, no stack trace. */
-function assertRefused(run: Run, parts: readonly string[], code?: number): void {
-  const show = `exit ${run.code}\nstderr:\n${run.stderr}\nstdout:\n${run.stdout}`;
-  assert.notEqual(run.code, 0, `expected a non-zero exit\n${show}`);
-  if (code !== undefined) assert.equal(run.code, code, show);
-  for (const part of parts) {
-    assert.ok(run.stderr.includes(part), `expected stderr to contain ${JSON.stringify(part)}\n${show}`);
-  }
-  assert.doesNotMatch(run.stderr, /^\s+at /m, `stack trace on stderr\n${show}`);
-  assert.doesNotMatch(run.stderr, /Uncaught/, `uncaught error on stderr\n${show}`);
+/** Runs the real compare CLI with `args`. */
+function runCompare(args: string[]): Promise<Run> {
+  return runScript(COMPARE, args);
 }
 
 Deno.test("compare: paired comparison of two results on one test set", async (t) => {
-  const tmp = await Deno.makeTempDir({ prefix: "dirbench-compare-test-" });
-  try {
+  await withTempDir("dirbench-compare-test-", async (tmp) => {
     const data = join(tmp, "data");
     await writeToyDataset(data);
     // A is off by 4 everywhere; B is off by 1 on many/medium ids (t0..t7) and by 6 on few ids (t8..t11).
@@ -162,9 +89,7 @@ Deno.test("compare: paired comparison of two results on one test set", async (t)
       const svg = await Deno.readTextFile(join(outDir, "x.gain.svg"));
       assert.ok(svg.startsWith("<svg"), svg.slice(0, 40));
       assert.ok(svg.trimEnd().endsWith("</svg>"));
-      const names: string[] = [];
-      for await (const e of Deno.readDir(outDir)) names.push(e.name);
-      assert.deepEqual(names.sort(), ["x.gain.svg", "x.json"]);
+      assert.deepEqual(await listDir(outDir), ["x.gain.svg", "x.json"]);
     });
 
     await t.step("a result compared with itself has zero difference and p = 1", async () => {
@@ -186,14 +111,11 @@ Deno.test("compare: paired comparison of two results on one test set", async (t)
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, /warning: the training splits differ/);
     });
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test("compare: bad input is refused with a clear message and no output", async (t) => {
-  const tmp = await Deno.makeTempDir({ prefix: "dirbench-compare-test-" });
-  try {
+  await withTempDir("dirbench-compare-test-", async (tmp) => {
     const data = join(tmp, "data");
     await writeToyDataset(data);
     const a = await writeResults(tmp, data, "method-a", () => 4);
@@ -281,7 +203,5 @@ Deno.test("compare: bad input is refused with a clear message and no output", as
       assertRefused(run, ["--level", `"1.5"`], 2);
       await noOutput();
     });
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });

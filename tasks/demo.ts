@@ -13,19 +13,18 @@ import { parseArgs } from "node:util";
 import { writeFileAtomic } from "../bench/core/fs.ts";
 import { toJsonl } from "../bench/core/jsonl.ts";
 import { priorBaselines } from "../bench/score/baselines.ts";
-import { DEFAULT_BOOTSTRAP } from "../bench/score/bootstrap.ts";
 import { compareResults } from "../bench/score/compare.ts";
 import { evaluate } from "../bench/score/evaluate.ts";
 import { gainFigure } from "../bench/score/figures.ts";
 import { comparisonTable, metricsTable } from "../bench/score/report.ts";
 import { AGEDB_DIR_TRAIN_COUNTS } from "../datasets/agedb_histogram.ts";
 import { type Sample, writePreparedDataset } from "../datasets/format.ts";
-import { intFlag, runTask } from "./_cli.ts";
+import { BOOTSTRAP_OPTIONS, BOOTSTRAP_USAGE, bootstrapFromFlags, runTask } from "./_cli.ts";
 
 const USAGE = `usage: deno task demo [--out <dir>] [--resamples <n>]
 
   --out <dir>        where to write the dataset, predictions, results and figures (default out/demo)
-  --resamples <n>    bootstrap resamples (default ${DEFAULT_BOOTSTRAP.resamples})`;
+${BOOTSTRAP_USAGE}`;
 
 /** Test samples per age: AgeDB-DIR's balanced test split caps each age at 30; 20 keeps every age equal. */
 const TEST_PER_AGE = 20;
@@ -47,14 +46,14 @@ if (import.meta.main) {
       args: Deno.args,
       options: {
         out: { type: "string", default: join("out", "demo") },
-        resamples: { type: "string" },
+        ...BOOTSTRAP_OPTIONS,
         help: { type: "boolean", short: "h" },
       },
       strict: true,
     });
     if (values.help) return console.log(USAGE);
     const out = values.out;
-    const bootstrap = { resamples: intFlag(values.resamples, "resamples", DEFAULT_BOOTSTRAP.resamples, 1) };
+    const bootstrap = bootstrapFromFlags(values);
 
     const data = join(out, "dataset");
     const { train, test } = agedbShapedSplits();

@@ -8,11 +8,10 @@
  */
 
 import { parseArgs } from "node:util";
-import { DEFAULT_BOOTSTRAP } from "../bench/score/bootstrap.ts";
 import { evaluate } from "../bench/score/evaluate.ts";
 import { PARSE_POLICIES, type ParsePolicy } from "../bench/score/parse.ts";
 import { metricsTable } from "../bench/score/report.ts";
-import { intFlag, numberFlag, runTask, UsageError } from "./_cli.ts";
+import { BOOTSTRAP_OPTIONS, BOOTSTRAP_USAGE, bootstrapFromFlags, runTask, UsageError } from "./_cli.ts";
 
 const USAGE = `usage: deno task eval --data <dir> --predictions <file.jsonl> --out <results.json> [options]
 
@@ -23,9 +22,7 @@ const USAGE = `usage: deno task eval --data <dir> --predictions <file.jsonl> --o
   --config <json>       free-form method configuration to record, as a JSON object
   --parse <policy>      strict (default: first <answer> block only) or lenient (fall back to any number)
   --plots               also write SVG figures beside the results
-  --resamples <n>       bootstrap resamples for confidence intervals (default ${DEFAULT_BOOTSTRAP.resamples})
-  --seed <n>            bootstrap seed (default ${DEFAULT_BOOTSTRAP.seed})
-  --level <p>           confidence level (default ${DEFAULT_BOOTSTRAP.level})`;
+${BOOTSTRAP_USAGE}`;
 
 if (import.meta.main) {
   await runTask("eval", USAGE, async () => {
@@ -39,9 +36,7 @@ if (import.meta.main) {
         config: { type: "string" },
         parse: { type: "string", default: "strict" },
         plots: { type: "boolean", default: false },
-        resamples: { type: "string" },
-        seed: { type: "string" },
-        level: { type: "string" },
+        ...BOOTSTRAP_OPTIONS,
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -76,11 +71,7 @@ if (import.meta.main) {
       config,
       parse: values.parse as ParsePolicy,
       plots: values.plots,
-      bootstrap: {
-        resamples: intFlag(values.resamples, "resamples", DEFAULT_BOOTSTRAP.resamples, 1),
-        seed: intFlag(values.seed, "seed", DEFAULT_BOOTSTRAP.seed),
-        level: numberFlag(values.level, "level", DEFAULT_BOOTSTRAP.level, [0, 1]),
-      },
+      bootstrap: bootstrapFromFlags(values),
     });
     console.log(
       `${results.method.name} on ${results.dataset.id} (${results.dataset.testCount} test samples)`,

@@ -5,46 +5,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Sample, writePreparedDataset } from "../datasets/format.ts";
 import { resultsProblems } from "../bench/score/results.ts";
+import { TEST_LABELS, writeToyDataset } from "./_testing.ts";
+import { assertRefused, exists, listDir, type Run, runScript, withTempDir } from "./_testing.ts";
 
-const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 const EVAL = fileURLToPath(new URL("./eval.ts", import.meta.url));
-
-/** Training histogram per integer label: 30 is many-shot (>100), 35..50 medium (20..100), 60+ few (<20). */
-const TRAIN_HISTOGRAM: [label: number, count: number][] = [
-  [30, 150],
-  [35, 60],
-  [40, 40],
-  [50, 30],
-  [60, 10],
-  [70, 5],
-  [80, 3],
-];
-/** Test labels of t0..t11: 3 many, 5 medium, 4 few (90 has no training samples at all). */
-const TEST_LABELS = [30, 30, 30, 35, 35, 40, 40, 50, 60, 70, 80, 90];
-
-function trainSamples(): Sample[] {
-  const out: Sample[] = [];
-  for (const [label, count] of TRAIN_HISTOGRAM) {
-    for (let k = 0; k < count; k++) out.push({ id: `a${out.length}`, label });
-  }
-  return out;
-}
-
-function testSamples(labels: readonly number[] = TEST_LABELS): Sample[] {
-  return labels.map((label, i) => ({ id: `t${i}`, label }));
-}
-
-/** Writes the toy prepared dataset into `dir`. */
-function writeToyDataset(dir: string, labels: readonly number[] = TEST_LABELS) {
-  return writePreparedDataset(
-    dir,
-    { id: "toy-dir", prompt: "How old?", label: { min: 0, max: 100, unit: "years" } },
-    trainSamples(),
-    testSamples(labels),
-  );
-}
 
 /** One predictions line per object, with a trailing newline. */
 function jsonl(lines: readonly unknown[]): string {
@@ -60,69 +25,42 @@ function goodLines(n = TEST_LABELS.length): unknown[] {
   );
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-// deno-lint-ignore no-control-regex
-const ANSI = /\x1b\[[0-9;]*m/g;
-
 /** Runs the real eval CLI with `args`. */
-async function runEval(args: string[]): Promise<Run> {
-  return await runScript(EVAL, args);
+function runEval(args: string[]): Promise<Run> {
+  return runScript(EVAL, args);
 }
 
-/** Runs a task script in a subprocess with the permissions `deno task` grants. */
-async function runScript(script: string, args: string[]): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-run=git", "--allow-env", script, ...args],
-    cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout).replace(ANSI, ""),
-    stderr: dec.decode(out.stderr).replace(ANSI, ""),
-  };
+/** Runs the real eval CLI with `--data data --predictions predictions --out out`, then `flags`. */
+function runEvalOn(data: string, predictions: string, out: string, ...flags: string[]): Promise<Run> {
+  return runEval(["--data", data, "--predictions", predictions, "--out", out, ...flags]);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
+/** Paths of the toy dataset and of a file of valid predictions for it, in a fresh temporary directory. */
+interface GoodRun {
+  /** The temporary directory, holding only `data/` and `good.jsonl` when the test starts. */
+  tmp: string;
+  /** The toy dataset. */
+  data: string;
+  /** Valid predictions for every test id. */
+  good: string;
 }
 
-/** Asserts a clean refusal: non-zero exit, every `parts` on stderr, no stack trace. */
-function assertRefused(run: Run, parts: readonly string[], code?: number): void {
-  const show = `exit ${run.code}\nstderr:\n${run.stderr}\nstdout:\n${run.stdout}`;
-  assert.notEqual(run.code, 0, `expected a non-zero exit\n${show}`);
-  if (code !== undefined) assert.equal(run.code, code, show);
-  for (const part of parts) {
-    assert.ok(run.stderr.includes(part), `expected stderr to contain ${JSON.stringify(part)}\n${show}`);
-  }
-  assert.doesNotMatch(run.stderr, /^\s+at /m, `stack trace on stderr\n${show}`);
-  assert.doesNotMatch(run.stderr, /Uncaught/, `uncaught error on stderr\n${show}`);
-}
-
-/** Files in `dir` (names only, sorted). */
-async function listDir(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const e of Deno.readDir(dir)) names.push(e.name);
-  return names.sort();
+/**
+ * Runs `fn` in a fresh temporary directory holding the toy dataset (`data/`) and valid predictions
+ * (`good.jsonl`), removed afterwards.
+ */
+function withGoodPredictions(fn: (paths: GoodRun) => Promise<void>): Promise<void> {
+  return withTempDir("dirbench-eval-test-", async (tmp) => {
+    const data = join(tmp, "data");
+    await writeToyDataset(data);
+    const good = join(tmp, "good.jsonl");
+    await Deno.writeTextFile(good, jsonl(goodLines()));
+    await fn({ tmp, data, good });
+  });
 }
 
 Deno.test("eval: valid predictions give a schema-valid results file and figures", async (t) => {
-  const tmp = await Deno.makeTempDir({ prefix: "dirbench-eval-test-" });
-  try {
+  await withTempDir("dirbench-eval-test-", async (tmp) => {
     const data = join(tmp, "data");
     const manifest = await writeToyDataset(data);
     const predictions = join(tmp, "predictions.toy-model.jsonl");
@@ -131,7 +69,7 @@ Deno.test("eval: valid predictions give a schema-valid results file and figures"
     await t.step("a strict run with --plots", async () => {
       const outDir = join(tmp, "out");
       const out = join(outDir, "toy.json");
-      const run = await runEval(["--data", data, "--predictions", predictions, "--out", out, "--plots"]);
+      const run = await runEvalOn(data, predictions, out, "--plots");
       assert.equal(run.code, 0, run.stderr);
       assert.doesNotMatch(run.stderr, /^\s+at /m);
       for (const region of ["all", "many", "medium", "few"]) {
@@ -180,7 +118,7 @@ Deno.test("eval: valid predictions give a schema-valid results file and figures"
       await Deno.writeTextFile(text, jsonl(lines));
 
       const strictOut = join(tmp, "strict.json");
-      const strict = await runEval(["--data", data, "--predictions", text, "--out", strictOut]);
+      const strict = await runEvalOn(data, text, strictOut);
       assert.equal(strict.code, 0, strict.stderr);
       const s = JSON.parse(await Deno.readTextFile(strictOut));
       assert.equal(s.policy.parse, "strict");
@@ -192,16 +130,7 @@ Deno.test("eval: valid predictions give a schema-valid results file and figures"
       assert.equal(s.samples[4].absError, 5);
 
       const lenientOut = join(tmp, "lenient.json");
-      const lenient = await runEval([
-        "--data",
-        data,
-        "--predictions",
-        text,
-        "--out",
-        lenientOut,
-        "--parse",
-        "lenient",
-      ]);
+      const lenient = await runEvalOn(data, text, lenientOut, "--parse", "lenient");
       assert.equal(lenient.code, 0, lenient.stderr);
       const l = JSON.parse(await Deno.readTextFile(lenientOut));
       assert.deepEqual(resultsProblems(l), []);
@@ -216,27 +145,15 @@ Deno.test("eval: valid predictions give a schema-valid results file and figures"
 
     await t.step("an unknown --parse policy is a usage error", async () => {
       const out = join(tmp, "never.json");
-      const run = await runEval([
-        "--data",
-        data,
-        "--predictions",
-        predictions,
-        "--out",
-        out,
-        "--parse",
-        "loose",
-      ]);
+      const run = await runEvalOn(data, predictions, out, "--parse", "loose");
       assertRefused(run, ["--parse", "loose"], 2);
       assert.equal(await exists(out), false);
     });
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test("eval: bad input is refused with file and line, exit non-zero, and no results file", async (t) => {
-  const tmp = await Deno.makeTempDir({ prefix: "dirbench-eval-test-" });
-  try {
+  await withTempDir("dirbench-eval-test-", async (tmp) => {
     const data = join(tmp, "data");
     await writeToyDataset(data);
     const outDir = join(tmp, "out");
@@ -252,16 +169,7 @@ Deno.test("eval: bad input is refused with file and line, exit non-zero, and no 
       const file = join(tmp, `pred-${++n}.jsonl`);
       if (text !== null) await Deno.writeTextFile(file, text);
       const out = join(outDir, `r${n}.json`);
-      const run = await runEval([
-        "--data",
-        options.data ?? data,
-        "--predictions",
-        file,
-        "--out",
-        out,
-        "--plots",
-        ...(options.extraArgs ?? []),
-      ]);
+      const run = await runEvalOn(options.data ?? data, file, out, "--plots", ...(options.extraArgs ?? []));
       assertRefused(run, parts(file), 1);
       assert.ok(run.stderr.startsWith("eval: "), run.stderr);
       assert.equal(await exists(out), false, `${out} was written`);
@@ -400,7 +308,7 @@ Deno.test("eval: bad input is refused with file and line, exit non-zero, and no 
       const out = join(outDir, "flag.json");
       const file = join(tmp, "good.jsonl");
       await Deno.writeTextFile(file, jsonl(goodLines()));
-      const run = await runEval(["--data", data, "--predictions", file, "--out", out, "--bogus"]);
+      const run = await runEvalOn(data, file, out, "--bogus");
       assertRefused(run, ["--bogus", "usage:"], 2);
       assert.equal(await exists(out), false);
     });
@@ -422,7 +330,7 @@ Deno.test("eval: bad input is refused with file and line, exit non-zero, and no 
     await t.step("a bad --resamples is a usage error naming the flag", async () => {
       const out = join(outDir, "res.json");
       const file = join(tmp, "good.jsonl");
-      const run = await runEval(["--data", data, "--predictions", file, "--out", out, "--resamples", "0"]);
+      const run = await runEvalOn(data, file, out, "--resamples", "0");
       assertRefused(run, ["--resamples", `"0"`], 2);
       assert.equal(await exists(out), false);
     });
@@ -430,25 +338,18 @@ Deno.test("eval: bad input is refused with file and line, exit non-zero, and no 
     await t.step("--config that is not a JSON object is a usage error", async () => {
       const out = join(outDir, "cfg.json");
       const file = join(tmp, "good.jsonl");
-      const run = await runEval(["--data", data, "--predictions", file, "--out", out, "--config", "[1]"]);
+      const run = await runEvalOn(data, file, out, "--config", "[1]");
       assertRefused(run, ["--config must be a JSON object"], 2);
       assert.equal(await exists(out), false);
     });
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test("eval: a bad run leaves an earlier good results file and its figures untouched", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "dirbench-eval-test-" });
-  try {
-    const data = join(tmp, "data");
-    await writeToyDataset(data);
-    const good = join(tmp, "good.jsonl");
-    await Deno.writeTextFile(good, jsonl(goodLines()));
+  await withGoodPredictions(async ({ tmp, data, good }) => {
     const outDir = join(tmp, "out");
     const out = join(outDir, "r.json");
-    const first = await runEval(["--data", data, "--predictions", good, "--out", out, "--plots"]);
+    const first = await runEvalOn(data, good, out, "--plots");
     assert.equal(first.code, 0, first.stderr);
     const names = await listDir(outDir);
     assert.deepEqual(names, ["r.abs-error.svg", "r.bin-mae.svg", "r.json"]);
@@ -462,28 +363,21 @@ Deno.test("eval: a bad run leaves an earlier good results file and its figures u
     for (const [i, [text, parts]] of badInputs.entries()) {
       const bad = join(tmp, `bad-${i}.jsonl`);
       await Deno.writeTextFile(bad, text);
-      const run = await runEval(["--data", data, "--predictions", bad, "--out", out, "--plots"]);
+      const run = await runEvalOn(data, bad, out, "--plots");
       assertRefused(run, parts(bad), 1);
       assert.deepEqual(await listDir(outDir), names, "files were added or removed beside --out");
       for (const [k, name] of names.entries()) {
         assert.deepEqual(await Deno.readFile(join(outDir, name)), before[k], `${name} changed`);
       }
     }
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test("eval: an --out that is a directory is refused with a clear message", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "dirbench-eval-test-" });
-  try {
-    const data = join(tmp, "data");
-    await writeToyDataset(data);
-    const good = join(tmp, "good.jsonl");
-    await Deno.writeTextFile(good, jsonl(goodLines()));
+  await withGoodPredictions(async ({ tmp, data, good }) => {
     const out = join(tmp, "out-dir");
     await Deno.mkdir(out);
-    const run = await runEval(["--data", data, "--predictions", good, "--out", out]);
+    const run = await runEvalOn(data, good, out);
     // A directory at --out must be refused up front, not surface as an uncaught rename error.
     assertRefused(run, [out]);
     assert.deepEqual(
@@ -491,7 +385,5 @@ Deno.test("eval: an --out that is a directory is refused with a clear message", 
       ["data", "good.jsonl", "out-dir"],
       "a temporary file was left behind",
     );
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });

@@ -60,3 +60,13 @@ export async function readTextFile(path: string, what: string): Promise<string> 
     throw err;
   }
 }
+
+/** Reads and parses a JSON file; a missing file or malformed JSON becomes an InputError naming the file. */
+export async function readJsonFile(path: string, what: string): Promise<unknown> {
+  const text = await readTextFile(path, what);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`malformed JSON (${(err as Error).message})`, { file: path });
+  }
+}

@@ -15,6 +15,7 @@ import {
   resampleCounts,
 } from "./bootstrap.ts";
 import type { Results } from "./results.ts";
+import type { BinMetrics } from "./score.ts";
 import { binIndex, type Region, REGIONS } from "./shots.ts";
 
 /** One region's paired comparison. Null fields mean the region has no shared samples. */
@@ -34,17 +35,14 @@ export interface RegionComparison {
 }
 
 /** One bin's MAE for A and B and the gain MAE(A) − MAE(B) (positive means B is better). */
-export interface BinComparison {
-  bin: number;
-  lo: number;
-  hi: number;
-  trainCount: number;
-  region: Region;
-  n: number;
+export type BinComparison = Omit<BinMetrics, "mae"> & {
+  /** MAE of A on the bin's shared samples. */
   maeA: number | null;
+  /** MAE of B on them. */
   maeB: number | null;
+  /** MAE(A) − MAE(B). */
   gain: number | null;
-}
+};
 
 /** A comparison report, as `deno task compare --out` writes it. */
 export interface Comparison {

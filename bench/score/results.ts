@@ -9,7 +9,7 @@
 import { Ajv } from "ajv";
 import type { LabelSpec, PreparedDataset, ShotThresholds } from "../../datasets/format.ts";
 import { InputError } from "../core/errors.ts";
-import { readTextFile } from "../core/fs.ts";
+import { readJsonFile } from "../core/fs.ts";
 import type { Provenance } from "../core/provenance.ts";
 import schema from "./results.schema.json" with { type: "json" };
 import type { Metrics, SampleRecord, ScoreOutput, ScoringPolicy } from "./score.ts";
@@ -84,13 +84,7 @@ export function resultsProblems(value: unknown): string[] {
 
 /** Reads a results file, checking its format version and schema. */
 export async function readResults(file: string): Promise<Results> {
-  const text = await readTextFile(file, "results file");
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(`malformed JSON (${(err as Error).message})`, { file });
-  }
+  const json = await readJsonFile(file, "results file");
   const format = (json as { format?: unknown } | null)?.format;
   if (format !== RESULTS_FORMAT) {
     throw new InputError(
