@@ -1,7 +1,8 @@
 /**
  * Standalone SVG figures for dirbench results: sorted error curves per shot region, per-bin MAE
- * over the label axis, and the per-bin gain of one method over another. Each function returns a
- * complete, deterministic SVG document as a string; writing it to disk is up to the caller.
+ * over the label axis, the per-bin gain of one method over another, and the label histogram of a
+ * dataset split for dataset cards. Each function returns a complete, deterministic SVG document as a
+ * string; writing it to disk is up to the caller.
  *
  * @example
  * ```ts
@@ -19,3 +20,4 @@
 export { type ErrorCurveInput, type ErrorCurveRegion, sortedErrorCurveSvg } from "./error_curve.ts";
 export { type BinMaeInput, binMaeSvg, type MaeBin, type MaeSeries } from "./bin_mae.ts";
 export { type BinGainInput, binGainSvg, type GainBin } from "./gain.ts";
+export { type HistogramBin, type LabelHistogramInput, labelHistogramSvg } from "./histogram.ts";
