@@ -68,6 +68,8 @@ export interface LoadContext {
   sizes: { train?: number; test?: number };
   /** A line of progress or a note for the user. */
   log: (message: string) => void;
+  /** Suppress progress bars. */
+  quiet?: boolean;
 }
 
 /** What `fetch` gets from the `fetch` task. */
@@ -78,6 +80,8 @@ export interface FetchContext {
   from?: string;
   /** A line of progress or a note for the user. */
   log: (message: string) => void;
+  /** Suppress progress bars. */
+  quiet?: boolean;
 }
 
 /** One dataset: identity, terms, label axis, and how to fetch and load it. */

@@ -6,7 +6,7 @@
  */
 
 import { labelHistogramSvg } from "../bench/score/plots/mod.ts";
-import { binBounds, regionOfCount, type ShotTable } from "../bench/score/shots.ts";
+import { binBounds, binIndex, regionOfCount, type ShotTable } from "../bench/score/shots.ts";
 import type { DroppedSample } from "./adapter.ts";
 import type { DatasetManifest, Sample } from "./format.ts";
 import type { RegionCounts } from "./prepare.ts";
@@ -21,8 +21,7 @@ export function histogramFigures(
   const figure = (split: "train" | "test", samples: readonly Sample[]) => {
     const counts = new Array<number>(table.trainCounts.length).fill(0);
     for (const s of samples) {
-      const b = Math.floor((s.label - table.label.min) / table.label.binWidth + 1e-9);
-      counts[Math.min(counts.length - 1, Math.max(0, b))]++;
+      counts[Math.min(counts.length - 1, Math.max(0, binIndex(s.label, table.label)))]++;
     }
     return labelHistogramSvg({
       title: `${manifest.id}: ${split} labels (${samples.length.toLocaleString("en-US")} samples)`,

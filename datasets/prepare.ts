@@ -9,7 +9,7 @@
 
 import { basename, dirname, join, resolve } from "node:path";
 import { InputError } from "../bench/core/errors.ts";
-import { writeFileAtomic, writeJsonAtomic } from "../bench/core/fs.ts";
+import { exists, writeFileAtomic, writeJsonAtomic } from "../bench/core/fs.ts";
 import { progress } from "../bench/core/progress.ts";
 import { DIRBENCH_VERSION } from "../bench/core/provenance.ts";
 import { binIndex, buildShotTable, regionOf, type ShotTable } from "../bench/score/shots.ts";
@@ -66,7 +66,7 @@ export async function prepareDataset(
   }
   const log = options.load.log ?? ((m: string) => console.error(m));
   const seed = options.load.seed ?? adapter.defaultSeed;
-  const rows = await adapter.load({ ...options.load, seed, log });
+  const rows = await adapter.load({ quiet: options.quiet, ...options.load, seed, log });
   checkRows(adapter, rows);
 
   const images = { ...DEFAULT_IMAGE_SETTINGS, ...options.images };
@@ -226,14 +226,4 @@ export function regionCounts(samples: readonly Sample[], table: ShotTable): Regi
     }
   }
   return counts;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
 }

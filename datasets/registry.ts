@@ -5,12 +5,20 @@
  */
 
 import type { DatasetAdapter } from "./adapter.ts";
+import { agedbDir } from "./agedb.ts";
+import { boneAgeDir } from "./boneage.ts";
+import { imdbMovieDir } from "./imdb_movie.ts";
+import { imdbWikiDir } from "./imdb_wiki.ts";
 import { syntheticDir } from "./synthetic.ts";
 
 /** Every dataset dirbench can prepare, by id. */
 export const DATASETS: ReadonlyMap<string, DatasetAdapter> = new Map(
   [
     syntheticDir,
+    agedbDir,
+    imdbWikiDir,
+    imdbMovieDir,
+    boneAgeDir,
   ].map((a) => [a.id, a]),
 );
 

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { type DatasetManifest, type Sample, writePreparedDataset } from "../datasets/format.ts";
+export { exists } from "../bench/core/fs.ts";
 
 /** The repository root: task scripts run with it as their working directory, as under `deno task`. */
 export const REPO_ROOT: string = fileURLToPath(new URL("../", import.meta.url));
@@ -112,17 +113,6 @@ export async function runScript(script: string, args: readonly string[]): Promis
     stdout: stripAnsi(dec.decode(out.stdout)),
     stderr: stripAnsi(dec.decode(out.stderr)),
   };
-}
-
-/** Whether anything (file, directory or link, even a dangling one) exists at `path`. */
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
 }
 
 /** Files in `dir` (names only, sorted). */

@@ -1,9 +1,10 @@
 /**
- * `deno task demo [--out out/demo] [--resamples N]`
+ * `deno task demo [--out out/demo] [--train N] [--test N] [--resamples N] [--seed S] [--level L]`
  *
- * The whole scoring pipeline on a labels-only dataset with AgeDB-DIR's training histogram and a balanced
- * test set: writes the prepared dataset, predictions of the label-prior baselines (train mean and
- * median), their results with figures, and a paired comparison of the two. Needs no download.
+ * The pipeline end to end with no download: prepares synthetic-dir (dot-count images whose training
+ * histogram follows AgeDB-DIR's long tail, balanced test set), writes predictions of the label-prior
+ * baselines (train mean and median: a model fully collapsed onto the prior), scores them with figures,
+ * and compares the two.
  *
  * @module
  */
@@ -17,27 +18,38 @@ import { compareResults } from "../bench/score/compare.ts";
 import { evaluate } from "../bench/score/evaluate.ts";
 import { gainFigure } from "../bench/score/figures.ts";
 import { comparisonTable, metricsTable } from "../bench/score/report.ts";
-import { AGEDB_DIR_TRAIN_COUNTS } from "../datasets/agedb_histogram.ts";
-import { type Sample, writePreparedDataset } from "../datasets/format.ts";
-import { BOOTSTRAP_OPTIONS, BOOTSTRAP_USAGE, bootstrapFromFlags, runTask } from "./_cli.ts";
+import { readPreparedDataset } from "../datasets/format.ts";
+import { prepareDataset } from "../datasets/prepare.ts";
+import { SYNTHETIC_DEFAULTS, syntheticDir } from "../datasets/synthetic.ts";
+import { BOOTSTRAP_OPTIONS, BOOTSTRAP_USAGE, bootstrapFromFlags, intFlag, runTask } from "./_cli.ts";
 
 const USAGE = `usage: deno task demo [--out <dir>] [--resamples <n>]
 
-  --out <dir>        where to write the dataset, predictions, results and figures (default out/demo)
+  --out <dir>           where to write the dataset, predictions, results and figures (default out/demo)
+  --train <n>           synthetic training images (default ${SYNTHETIC_DEFAULTS.train})
+  --test <n>            synthetic test images (default ${SYNTHETIC_DEFAULTS.test})
+  --quiet               no progress bar
 ${BOOTSTRAP_USAGE}`;
 
-/** Test samples per age: AgeDB-DIR's balanced test split caps each age at 30; 20 keeps every age equal. */
-const TEST_PER_AGE = 20;
-
-function agedbShapedSplits(): { train: Sample[]; test: Sample[] } {
-  const train: Sample[] = [], test: Sample[] = [];
-  AGEDB_DIR_TRAIN_COUNTS.forEach((count, age) => {
-    for (let k = 0; k < count; k++) train.push({ id: `train-${age}-${k}`, label: age });
-    if (age >= 1) {
-      for (let k = 0; k < TEST_PER_AGE; k++) test.push({ id: `test-${age}-${k}`, label: age });
+/** Reuses a dataset already prepared with the same sizes, so a second demo run skips the images. */
+async function syntheticDataset(dir: string, sizes: { train: number; test: number }, quiet: boolean) {
+  try {
+    const existing = await readPreparedDataset(dir);
+    if (existing.train.samples.length === sizes.train && existing.test.samples.length === sizes.test) {
+      console.log(`dataset: ${dir} (reused)`);
+      return existing;
     }
+  } catch {
+    // Missing or different: prepare it afresh below.
+  }
+  await prepareDataset(syntheticDir, {
+    out: dir,
+    force: true,
+    quiet,
+    load: { cache: dir, sizes, log: (m) => console.error(m) },
   });
-  return { train, test };
+  console.log(`dataset: ${dir} (prepared)`);
+  return await readPreparedDataset(dir);
 }
 
 if (import.meta.main) {
@@ -46,6 +58,9 @@ if (import.meta.main) {
       args: Deno.args,
       options: {
         out: { type: "string", default: join("out", "demo") },
+        train: { type: "string" },
+        test: { type: "string" },
+        quiet: { type: "boolean", default: false },
         ...BOOTSTRAP_OPTIONS,
         help: { type: "boolean", short: "h" },
       },
@@ -55,21 +70,14 @@ if (import.meta.main) {
     const out = values.out;
     const bootstrap = bootstrapFromFlags(values);
 
-    const data = join(out, "dataset");
-    const { train, test } = agedbShapedSplits();
-    await writePreparedDataset(
-      data,
-      {
-        id: "agedb-shape-labels",
-        prompt: "How old is the person in this image? (labels-only stand-in: there are no images)",
-        label: { min: 0, max: 101, unit: "years" },
-        description:
-          "AgeDB-DIR's training label histogram with a balanced test set (20 per age), labels only",
-      },
-      train,
-      test,
-    );
-    console.log(`dataset: ${data} (${train.length} train, ${test.length} test; AgeDB-DIR label shape)`);
+    const data = join(out, "synthetic-dir");
+    const sizes = {
+      train: intFlag(values.train, "train", SYNTHETIC_DEFAULTS.train, 1),
+      test: intFlag(values.test, "test", SYNTHETIC_DEFAULTS.test, 1),
+    };
+    const dataset = await syntheticDataset(data, sizes, values.quiet);
+    const { train, test } = { train: dataset.train.samples, test: dataset.test.samples };
+    console.log(`${train.length} train, ${test.length} test (training histogram shaped like AgeDB-DIR's)`);
 
     const results = [];
     for (const baseline of priorBaselines(train.map((s) => s.label))) {
@@ -94,7 +102,7 @@ if (import.meta.main) {
     const cmpPath = join(out, "compare.json");
     await writeFileAtomic(cmpPath, JSON.stringify(cmp, null, 2) + "\n");
     const gainPath = join(out, "compare.gain.svg");
-    await writeFileAtomic(gainPath, gainFigure(cmp, "years"));
+    await writeFileAtomic(gainPath, gainFigure(cmp, dataset.manifest.label.unit));
     console.log(`\nA = ${cmp.a.method}, B = ${cmp.b.method}`);
     console.log(comparisonTable(cmp));
     console.log(`wrote ${cmpPath}\nwrote ${gainPath}`);

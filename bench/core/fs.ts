@@ -70,3 +70,27 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
     throw new InputError(`malformed JSON (${(err as Error).message})`, { file: path });
   }
 }
+
+/** Whether anything (file, directory, link) exists at `path`. */
+export async function exists(path: string): Promise<boolean> {
+  return (await statOrNull(path, true)) !== null;
+}
+
+/** Whether `path` is an existing directory (following links). */
+export async function isDir(path: string): Promise<boolean> {
+  return (await statOrNull(path, false))?.isDirectory ?? false;
+}
+
+/** Whether `path` is an existing regular file (following links). */
+export async function isFile(path: string): Promise<boolean> {
+  return (await statOrNull(path, false))?.isFile ?? false;
+}
+
+async function statOrNull(path: string, lstat: boolean): Promise<Deno.FileInfo | null> {
+  try {
+    return lstat ? await Deno.lstat(path) : await Deno.stat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
+  }
+}
