@@ -2,8 +2,9 @@
  * Image throughput of `prepare`: `deno bench -A datasets/images_bench.ts`.
  *
  * Each case encodes 32 images through the same pool width `prepare` uses (4 at a time), so
- * images/s = 32 / (time per iteration). "camera JPEG" inputs are 1600×1200 photos-sized JPEGs with
- * Gaussian noise (harder to decode than real photos, so a conservative figure).
+ * images/s = 32 / (time per iteration). "camera JPEG" inputs are 1600×1200 photo-sized JPEGs with
+ * Gaussian noise (harder to decode than real photos, so a conservative figure). Set
+ * `DIRBENCH_BENCH_JPEGS` to a folder of real photographs to also time those.
  */
 
 import sharp from "sharp";
@@ -67,3 +68,19 @@ Deno.bench({
     for (const label of labels) syntheticSvg(label, 0, `bench-${label}`);
   },
 });
+
+const realDir = Deno.env.get("DIRBENCH_BENCH_JPEGS");
+if (realDir) {
+  const real = [...Deno.readDirSync(realDir)]
+    .filter((e) => e.isFile && /\.jpe?g$/i.test(e.name))
+    .map((e) => Deno.readFileSync(`${realDir}/${e.name}`));
+  if (real.length > 0) {
+    Deno.bench({
+      name: `real photos from DIRBENCH_BENCH_JPEGS → 448 re-encode (${BATCH} images)`,
+      group: "images",
+      async fn() {
+        await pool(labels, (_, i) => encodeImage({ bytes: real[i % real.length] }, DEFAULT_IMAGE_SETTINGS));
+      },
+    });
+  }
+}
