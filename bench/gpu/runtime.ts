@@ -1,0 +1,235 @@
+/**
+ * The runtime under every op: a buffer pool, a pipeline cache keyed by shader key, and a recorder that
+ * puts all dispatches into one command encoder (one compute pass) until something must be read back.
+ * A whole training step is therefore recorded into one encoder and submitted once; nothing is read
+ * unless asked, since a readback costs about 10 ms in Deno.
+ *
+ * @module
+ */
+
+import type { Gpu } from "./device.ts";
+
+/** A compute program: WGSL source and the key its pipeline is cached under. */
+export interface Program {
+  /** Unique per distinct source; programs with equal keys share a pipeline. */
+  key: string;
+  /** Builds the WGSL source (called once per key). */
+  code: () => string;
+}
+
+/** Bytes reserved per dispatch for its uniforms (the minimum uniform offset alignment). */
+export const UNIFORM_SLOT = 256;
+const UNIFORM_PAGE = 64 * 1024;
+const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** Counters for benchmarks and tests. */
+export interface RuntimeStats {
+  dispatches: number;
+  submits: number;
+  readbacks: number;
+  pipelines: number;
+  buffersCreated: number;
+  bytesInPool: number;
+}
+
+/** Rounds a byte size up to a pool size class: powers of two below 1 MiB, then multiples of 1 MiB. */
+export function sizeClass(bytes: number): number {
+  const b = Math.max(16, Math.ceil(bytes / 4) * 4);
+  if (b <= 1 << 20) return 2 ** Math.ceil(Math.log2(b));
+  return Math.ceil(b / (1 << 20)) * (1 << 20);
+}
+
+/** One GPU's runtime state. Use {@linkcode runtimeFor} to get the shared one. */
+export class Runtime {
+  readonly gpu: Gpu;
+  readonly device: GPUDevice;
+  readonly stats: RuntimeStats = {
+    dispatches: 0,
+    submits: 0,
+    readbacks: 0,
+    pipelines: 0,
+    buffersCreated: 0,
+    bytesInPool: 0,
+  };
+  #free = new Map<number, GPUBuffer[]>();
+  #pipelines = new Map<string, GPUComputePipeline>();
+  #encoder: GPUCommandEncoder | null = null;
+  #pass: GPUComputePassEncoder | null = null;
+  #pages: { buffer: GPUBuffer; data: Uint8Array<ArrayBuffer>; used: number }[] = [];
+  #freePages: GPUBuffer[] = [];
+
+  constructor(gpu: Gpu) {
+    this.gpu = gpu;
+    this.device = gpu.device;
+  }
+
+  /** A storage buffer of at least `bytes` bytes from the pool (contents undefined). */
+  acquire(bytes: number): GPUBuffer {
+    const size = sizeClass(bytes);
+    if (size > this.gpu.limits.maxStorageBufferBindingSize) {
+      throw new RangeError(
+        `a ${bytes}-byte tensor exceeds this adapter's storage binding limit of ` +
+          `${this.gpu.limits.maxStorageBufferBindingSize} bytes`,
+      );
+    }
+    const reuse = this.#free.get(size)?.pop();
+    if (reuse) {
+      this.stats.bytesInPool -= size;
+      return reuse;
+    }
+    this.stats.buffersCreated++;
+    return this.device.createBuffer({ size, usage: STORAGE });
+  }
+
+  /**
+   * Returns a buffer to the pool. Safe while recorded commands still use it: later commands run after
+   * earlier ones on the queue, so a reuse can only overwrite the data after its last reader.
+   */
+  release(buffer: GPUBuffer): void {
+    const list = this.#free.get(buffer.size) ?? [];
+    list.push(buffer);
+    this.#free.set(buffer.size, list);
+    this.stats.bytesInPool += buffer.size;
+  }
+
+  /** The cached pipeline of a program, compiling it on first use (the WGSL is shown on failure). */
+  pipeline(program: Program): GPUComputePipeline {
+    let p = this.#pipelines.get(program.key);
+    if (!p) {
+      const code = program.code();
+      const module = this.device.createShaderModule({ code, label: program.key });
+      p = this.device.createComputePipeline({
+        layout: "auto",
+        compute: { module, entryPoint: "main" },
+        label: program.key,
+      });
+      this.#pipelines.set(program.key, p);
+      this.stats.pipelines++;
+    }
+    return p;
+  }
+
+  #uniformSlot(bytes: ArrayBuffer): { buffer: GPUBuffer; offset: number } {
+    if (bytes.byteLength > UNIFORM_SLOT) {
+      throw new RangeError(`uniforms of ${bytes.byteLength} bytes exceed ${UNIFORM_SLOT}`);
+    }
+    let page = this.#pages.at(-1);
+    if (!page || page.used + UNIFORM_SLOT > UNIFORM_PAGE) {
+      const buffer = this.#freePages.pop() ??
+        this.device.createBuffer({
+          size: UNIFORM_PAGE,
+          usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        });
+      page = { buffer, data: new Uint8Array(UNIFORM_PAGE), used: 0 };
+      this.#pages.push(page);
+    }
+    const offset = page.used;
+    page.data.set(new Uint8Array(bytes), offset);
+    page.used += UNIFORM_SLOT;
+    return { buffer: page.buffer, offset };
+  }
+
+  #computePass(): GPUComputePassEncoder {
+    this.#encoder ??= this.device.createCommandEncoder();
+    this.#pass ??= this.#encoder.beginComputePass();
+    return this.#pass;
+  }
+
+  /**
+   * Records one dispatch. Binding 0 is the uniform block (when `uniforms` is given), then `buffers` in
+   * order from binding 1 (or 0 without uniforms).
+   */
+  dispatch(
+    program: Program,
+    buffers: readonly GPUBuffer[],
+    workgroups: readonly [number, number?, number?],
+    uniforms?: ArrayBuffer,
+  ): void {
+    const pipeline = this.pipeline(program);
+    const entries: GPUBindGroupEntry[] = [];
+    if (uniforms) {
+      const slot = this.#uniformSlot(uniforms);
+      entries.push({
+        binding: 0,
+        resource: { buffer: slot.buffer, offset: slot.offset, size: UNIFORM_SLOT },
+      });
+    }
+    const base = uniforms ? 1 : 0;
+    buffers.forEach((buffer, i) => entries.push({ binding: base + i, resource: { buffer } }));
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = this.#computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    const [x, y = 1, z = 1] = workgroups;
+    const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) {
+      throw new RangeError(`${program.key}: dispatch ${x}×${y}×${z} exceeds ${max} workgroups per dimension`);
+    }
+    if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
+    this.stats.dispatches++;
+  }
+
+  /** Records a buffer copy (ends the current compute pass). */
+  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number, srcOffset = 0, dstOffset = 0): void {
+    this.#pass?.end();
+    this.#pass = null;
+    this.#encoder ??= this.device.createCommandEncoder();
+    this.#encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, Math.ceil(bytes / 4) * 4);
+  }
+
+  /** Submits everything recorded so far as one command buffer. */
+  flush(): void {
+    if (!this.#encoder) return;
+    this.#pass?.end();
+    this.#pass = null;
+    for (const page of this.#pages) this.device.queue.writeBuffer(page.buffer, 0, page.data, 0, page.used);
+    this.device.queue.submit([this.#encoder.finish()]);
+    this.#encoder = null;
+    // The queue orders the next flush's uniform writes after this submit, so the pages can be reused.
+    this.#freePages.push(...this.#pages.map((p) => p.buffer));
+    this.#pages = [];
+    this.stats.submits++;
+  }
+
+  /** Flushes, copies `bytes` of `buffer` to a staging buffer and reads them (waits for the GPU). */
+  async read(buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.device.createBuffer({
+      size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.copy(buffer, staging, size, offset);
+    this.flush();
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    this.stats.readbacks++;
+    return out;
+  }
+
+  /** Uploads bytes into a buffer (ordered before the next flush's commands). */
+  write(buffer: GPUBuffer, data: ArrayBufferView, offset = 0): void {
+    // Anything already recorded must run before this write lands, so submit it first.
+    this.flush();
+    this.device.queue.writeBuffer(
+      buffer,
+      offset,
+      data.buffer as ArrayBuffer,
+      data.byteOffset,
+      data.byteLength,
+    );
+  }
+}
+
+const runtimes = new WeakMap<Gpu, Runtime>();
+
+/** The shared runtime of a GPU. */
+export function runtimeFor(gpu: Gpu): Runtime {
+  let rt = runtimes.get(gpu);
+  if (!rt) {
+    rt = new Runtime(gpu);
+    runtimes.set(gpu, rt);
+  }
+  return rt;
+}

@@ -1,0 +1,143 @@
+/**
+ * Tensors: a shape, a dtype and a GPU buffer from the runtime's pool, plus what autograd needs (whether
+ * a gradient is wanted, the gradient, and the node that produced the tensor).
+ *
+ * @module
+ */
+
+import type { Runtime } from "./runtime.ts";
+
+/** Element types. `f16` is storage only (kernels accumulate in f32) and needs `shader-f16`. */
+export type DType = "f32" | "f16" | "u32" | "i32";
+
+/** Bytes per element. */
+export const DTYPE_BYTES: Readonly<Record<DType, number>> = { f32: 4, f16: 2, u32: 4, i32: 4 };
+
+/** What produced a tensor, and how to send its gradient back to the inputs. */
+export interface GradNode {
+  /** Op name, for debugging. */
+  op: string;
+  /** The inputs, in the order `backward` returns their gradients. */
+  inputs: readonly Tensor[];
+  /** Gradients of the inputs given the output's gradient (null where an input needs none). */
+  backward: (grad: Tensor) => (Tensor | null)[];
+}
+
+/** Number of elements of a shape. */
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Checks a shape: non-negative integer dimensions. */
+export function checkShape(shape: readonly number[], what = "shape"): void {
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new RangeError(`${what} [${shape.join(", ")}] must have non-negative integer dimensions`);
+  }
+}
+
+/** A tensor in GPU memory. */
+export class Tensor {
+  readonly rt: Runtime;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  #buffer: GPUBuffer | null;
+  /** Whether gradients flow to (and, for a leaf, accumulate in) this tensor. */
+  requiresGrad = false;
+  /** The accumulated gradient of a leaf after `backward`. */
+  grad: Tensor | null = null;
+  /** The op that produced this tensor, when it was recorded for autograd. */
+  node: GradNode | null = null;
+  /** Optional name, e.g. a parameter's path in the model. */
+  name?: string;
+
+  constructor(rt: Runtime, shape: readonly number[], dtype: DType = "f32", buffer?: GPUBuffer) {
+    checkShape(shape);
+    this.rt = rt;
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtype;
+    this.#buffer = buffer ?? rt.acquire(Math.max(4, numel(shape) * DTYPE_BYTES[dtype]));
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return numel(this.shape);
+  }
+
+  /** Bytes of data (not of the pooled buffer, which may be larger). */
+  get bytes(): number {
+    return this.size * DTYPE_BYTES[this.dtype];
+  }
+
+  /** The GPU buffer; throws after {@linkcode Tensor.release}. */
+  get buffer(): GPUBuffer {
+    if (!this.#buffer) {
+      throw new Error(`tensor${this.name ? ` ${this.name}` : ""} [${this.shape}] was released`);
+    }
+    return this.#buffer;
+  }
+
+  /** Whether the buffer has been returned to the pool. */
+  get released(): boolean {
+    return this.#buffer === null;
+  }
+
+  /** Returns the buffer to the pool. The tensor must not be used afterwards. */
+  release(): void {
+    if (this.#buffer) this.rt.release(this.#buffer);
+    this.#buffer = null;
+  }
+
+  /** Reads the values back (f16 and integer tensors are converted to numbers). Costs a GPU sync. */
+  async toArray(): Promise<Float32Array> {
+    const raw = await this.rt.read(this.buffer, this.bytes);
+    switch (this.dtype) {
+      case "f32":
+        return new Float32Array(raw);
+      case "f16":
+        return Float32Array.from(new Float16Array(raw));
+      case "u32":
+        return Float32Array.from(new Uint32Array(raw));
+      case "i32":
+        return Float32Array.from(new Int32Array(raw));
+    }
+  }
+}
+
+/** Creates a tensor holding `data` (converted to `dtype`). */
+export function tensorFrom(
+  rt: Runtime,
+  data: ArrayLike<number>,
+  shape: readonly number[],
+  options: { dtype?: DType; requiresGrad?: boolean; name?: string } = {},
+): Tensor {
+  const dtype = options.dtype ?? "f32";
+  if (data.length !== numel(shape)) {
+    throw new RangeError(
+      `${data.length} values do not fill shape [${shape.join(", ")}] (${numel(shape)} elements)`,
+    );
+  }
+  if (dtype === "f16" && !rt.gpu.f16) throw new RangeError("f16 tensors need the shader-f16 feature");
+  const t = new Tensor(rt, shape, dtype);
+  const typed = dtype === "f32"
+    ? Float32Array.from(data)
+    : dtype === "f16"
+    ? Float16Array.from(data)
+    : dtype === "u32"
+    ? Uint32Array.from(data)
+    : Int32Array.from(data);
+  // writeBuffer needs a multiple of 4 bytes; an odd-length f16 array gets one padding element.
+  const padded = typed.byteLength % 4 === 0 ? typed : (() => {
+    const p = new Uint8Array(Math.ceil(typed.byteLength / 4) * 4);
+    p.set(new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength));
+    return p;
+  })();
+  rt.write(t.buffer, padded);
+  t.requiresGrad = options.requiresGrad ?? false;
+  t.name = options.name;
+  return t;
+}
+
+/** A tensor of `value` (default 0). */
+export function full(rt: Runtime, shape: readonly number[], value = 0, dtype: DType = "f32"): Tensor {
+  return tensorFrom(rt, new Array<number>(numel(shape)).fill(value), shape, { dtype });
+}
