@@ -1,0 +1,213 @@
+/**
+ * AdamW with decoupled weight decay (as PyTorch's `torch.optim.AdamW`) and global-norm gradient
+ * clipping, both entirely on the GPU: the clip factor is computed into a buffer that the update
+ * kernels read, so a training step needs no readback.
+ *
+ * @module
+ */
+
+import { grid } from "./ops/elementwise.ts";
+import type { Program, Runtime } from "./runtime.ts";
+import { Tensor } from "./tensor.ts";
+
+/** Hyperparameters of one parameter group. */
+export interface AdamWGroup {
+  /** The parameters (f32 tensors with `requiresGrad`). */
+  params: Tensor[];
+  /** Learning rate. */
+  lr: number;
+  /** Decoupled weight decay (PyTorch's `weight_decay`; default 0.01). */
+  weightDecay?: number;
+}
+
+/** Optimiser settings shared by all groups. */
+export interface AdamWOptions {
+  /** β₁ (default 0.9). */
+  beta1?: number;
+  /** β₂ (default 0.999). */
+  beta2?: number;
+  /** ε (default 1e-8). */
+  eps?: number;
+  /** Clip the global gradient norm to this value (default: no clipping). */
+  maxGradNorm?: number;
+}
+
+const WG = 256;
+
+const normPartialProgram: Program = {
+  key: "optim:sumsq-partial",
+  code: () =>
+    `struct U { n: u32, slot: u32, p0: u32, p1: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> G: array<f32>;
+@group(0) @binding(2) var<storage, read_write> P: array<f32>;
+var<workgroup> part: array<f32, ${WG}>;
+// Each workgroup sums squares over a strided range and writes one partial at P[slot + workgroup].
+@compute @workgroup_size(${WG})
+fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  var acc = 0.0;
+  for (var i = wid.x * ${WG}u + lid.x; i < u.n; i += nwg.x * ${WG}u) { let g = G[i]; acc += g * g; }
+  part[lid.x] = acc;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid.x < s) { part[lid.x] += part[lid.x + s]; }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u) { P[u.slot + wid.x] = part[0]; }
+}`,
+};
+
+const clipScaleProgram: Program = {
+  key: "optim:clip-scale",
+  code: () =>
+    `struct U { n: u32, maxNorm: f32, p0: u32, p1: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> P: array<f32>;
+@group(0) @binding(2) var<storage, read_write> S: array<f32>;
+var<workgroup> part: array<f32, ${WG}>;
+// S[0] = clip factor min(1, maxNorm / (norm + 1e-6)) as in torch.nn.utils.clip_grad_norm_; S[1] = norm.
+@compute @workgroup_size(${WG})
+fn main(@builtin(local_invocation_id) lid: vec3u) {
+  var acc = 0.0;
+  for (var i = lid.x; i < u.n; i += ${WG}u) { acc += P[i]; }
+  part[lid.x] = acc;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid.x < s) { part[lid.x] += part[lid.x + s]; }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u) {
+    let norm = sqrt(part[0]);
+    S[1] = norm;
+    S[0] = select(1.0, min(1.0, u.maxNorm / (norm + 1e-6)), u.maxNorm > 0.0);
+  }
+}`,
+};
+
+const adamwProgram: Program = {
+  key: "optim:adamw",
+  code: () =>
+    `struct U { n: u32, lr: f32, wd: f32, b1: f32, b2: f32, eps: f32, bc1: f32, bc2: f32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read_write> Pm: array<f32>;
+@group(0) @binding(2) var<storage, read> G: array<f32>;
+@group(0) @binding(3) var<storage, read_write> M: array<f32>;
+@group(0) @binding(4) var<storage, read_write> V: array<f32>;
+@group(0) @binding(5) var<storage, read> S: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * ${WG}u;
+  if (i >= u.n) { return; }
+  let g = G[i] * S[0];
+  var p = Pm[i] * (1.0 - u.lr * u.wd);
+  let m = u.b1 * M[i] + (1.0 - u.b1) * g;
+  let v = u.b2 * V[i] + (1.0 - u.b2) * g * g;
+  M[i] = m;
+  V[i] = v;
+  p -= u.lr * (m / u.bc1) / (sqrt(v / u.bc2) + u.eps);
+  Pm[i] = p;
+}`,
+};
+
+/** AdamW over parameter groups, with optional global-norm clipping across all of them. */
+export class AdamW {
+  readonly groups: Required<AdamWGroup>[];
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly maxGradNorm: number;
+  /** Steps taken. */
+  step = 0;
+  readonly #rt: Runtime;
+  readonly #m = new Map<Tensor, Tensor>();
+  readonly #v = new Map<Tensor, Tensor>();
+  /** [clip factor, global gradient norm] of the last step, on the GPU. */
+  readonly clip: Tensor;
+
+  constructor(groups: AdamWGroup[], options: AdamWOptions = {}) {
+    if (groups.length === 0 || groups.every((g) => g.params.length === 0)) {
+      throw new RangeError("AdamW: no parameters");
+    }
+    this.#rt = groups.find((g) => g.params.length > 0)!.params[0].rt;
+    this.groups = groups.map((g) => ({ params: g.params, lr: g.lr, weightDecay: g.weightDecay ?? 0.01 }));
+    this.beta1 = options.beta1 ?? 0.9;
+    this.beta2 = options.beta2 ?? 0.999;
+    this.eps = options.eps ?? 1e-8;
+    this.maxGradNorm = options.maxGradNorm ?? 0;
+    for (const g of this.groups) {
+      for (const p of g.params) {
+        if (p.dtype !== "f32") {
+          throw new TypeError(`AdamW: parameter ${p.name ?? ""} is ${p.dtype}, expected f32`);
+        }
+        this.#m.set(p, zerosLike(p));
+        this.#v.set(p, zerosLike(p));
+      }
+    }
+    this.clip = new Tensor(this.#rt, [2]);
+  }
+
+  /** Records the clip-factor computation and one update of every parameter that has a gradient. */
+  update(): void {
+    this.step++;
+    const rt = this.#rt;
+    const params = this.groups.flatMap((g) => g.params.filter((p) => p.grad));
+    // Partial sums of squares: a bounded number of workgroups per tensor, then one final reduction.
+    const slots = params.map((p) => Math.min(64, Math.ceil(p.size / WG)));
+    const partials = new Tensor(rt, [Math.max(1, slots.reduce((a, b) => a + b, 0))]);
+    let slot = 0;
+    params.forEach((p, k) => {
+      rt.dispatch(
+        normPartialProgram,
+        [p.grad!.buffer, partials.buffer],
+        [slots[k]],
+        new Uint32Array([p.size, slot, 0, 0]).buffer,
+      );
+      slot += slots[k];
+    });
+    const u = new ArrayBuffer(16);
+    new Uint32Array(u)[0] = slot;
+    new Float32Array(u)[1] = this.maxGradNorm;
+    rt.dispatch(clipScaleProgram, [partials.buffer, this.clip.buffer], [1], u);
+    partials.release();
+
+    const bc1 = 1 - this.beta1 ** this.step, bc2 = 1 - this.beta2 ** this.step;
+    for (const group of this.groups) {
+      for (const p of group.params) {
+        if (!p.grad) continue;
+        const uu = new ArrayBuffer(32);
+        new Uint32Array(uu)[0] = p.size;
+        new Float32Array(uu).set(
+          [group.lr, group.weightDecay, this.beta1, this.beta2, this.eps, bc1, bc2],
+          1,
+        );
+        rt.dispatch(
+          adamwProgram,
+          [p.buffer, p.grad.buffer, this.#m.get(p)!.buffer, this.#v.get(p)!.buffer, this.clip.buffer],
+          grid(p.size, rt),
+          uu,
+        );
+      }
+    }
+  }
+
+  /** Releases every parameter's gradient (call after `update`, before the next backward). */
+  zeroGrad(): void {
+    for (const g of this.groups) {
+      for (const p of g.params) {
+        p.grad?.release();
+        p.grad = null;
+      }
+    }
+  }
+
+  /** The global gradient norm of the last step (reads back: use for logging every N steps). */
+  async lastGradNorm(): Promise<number> {
+    return (await this.clip.toArray())[1];
+  }
+}
+
+function zerosLike(t: Tensor): Tensor {
+  const z = new Tensor(t.rt, t.shape);
+  t.rt.write(z.buffer, new Float32Array(Math.ceil(z.bytes / 4)));
+  return z;
+}
