@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { numel, tensorFrom } from "../tensor.ts";
+import { assertClose, gradCheck, randomValues, testRuntime } from "../testing.ts";
+import { permute, reshape } from "./shape.ts";
+
+const rt = await testRuntime();
+
+function refPermute(x: Float64Array, shape: number[], perm: number[]): Float64Array {
+  const out = new Float64Array(x.length);
+  const outShape = perm.map((p) => shape[p]);
+  const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+  for (let i = 0; i < out.length; i++) {
+    let rem = i, j = 0;
+    for (let d = outShape.length - 1; d >= 0; d--) {
+      const c = rem % outShape[d];
+      rem = Math.floor(rem / outShape[d]);
+      j += c * strides[perm[d]];
+    }
+    out[i] = x[j];
+  }
+  return out;
+}
+
+Deno.test("permute matches the reference and its backward is the inverse permutation", async () => {
+  for (
+    const [shape, perm] of [[[2, 3, 4], [1, 0, 2]], [[2, 5, 3, 7], [0, 2, 1, 3]], [[6, 1], [1, 0]]] as [
+      number[],
+      number[],
+    ][]
+  ) {
+    const x = randomValues(numel(shape), 1);
+    const out = permute(tensorFrom(rt, x, shape), perm);
+    assert.deepEqual(out.shape, perm.map((p) => shape[p]));
+    assertClose(await out.toArray(), refPermute(x, shape, perm), 1e-7, `permute [${shape}] by [${perm}]`);
+    const [e] = await gradCheck(
+      rt,
+      [{ data: x, shape }],
+      ([t]) => permute(t, perm),
+      ([v]) => refPermute(v, shape, perm),
+    );
+    assert.ok(e < 1e-6, `permute gradient error ${e}`);
+  }
+  assert.throws(() => permute(tensorFrom(rt, [1, 2], [2, 1]), [0, 0]), /not a permutation/);
+});
+
+Deno.test("reshape keeps the elements and checks the size", async () => {
+  const x = randomValues(24, 2);
+  const out = reshape(tensorFrom(rt, x, [2, 12]), [4, 3, 2]);
+  assert.deepEqual(out.shape, [4, 3, 2]);
+  assertClose(await out.toArray(), x, 1e-7); // f32 rounding of the float64 inputs only
+  assert.throws(() => reshape(out, [5, 5]), /cannot reshape/);
+});
