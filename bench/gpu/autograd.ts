@@ -95,6 +95,8 @@ export function backward(root: Tensor, grad: Tensor): void {
     grads.delete(t);
     if (!t.node) {
       t.grad = t.grad ? swap(t.grad, accumulate(t.grad, g), g) : g;
+      // A leaf's gradient outlives the step's scope; the optimiser's zeroGrad releases it.
+      t.rt.untrack(t.grad);
       continue;
     }
     const inputGrads = t.node.backward(g);

@@ -77,3 +77,20 @@ Deno.test("AdamW minimises a quadratic through autograd", async () => {
   const end = (await w.toArray()).reduce((s, v) => s + Math.abs(v), 0);
   assert.ok(end < start * 0.2, `|w| went from ${start} to ${end}`);
 });
+
+Deno.test("a runtime scope releases the step's tensors but keeps what it returns", async () => {
+  const before = rt.stats.bytesInPool;
+  const w = tensorFrom(rt, randomValues(16, 1), [16], { requiresGrad: true });
+  const kept = await rt.scope(() => {
+    const y = mul(w, w);
+    const z = mul(y, w);
+    backward(z, copy(z));
+    return y;
+  });
+  assert.ok(!kept.released);
+  assert.ok(
+    w.grad && !w.grad.released,
+    "a leaf's gradient must survive the scope",
+  );
+  assert.ok(rt.stats.bytesInPool > before, "the step's other tensors went back to the pool");
+});

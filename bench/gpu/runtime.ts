@@ -56,11 +56,44 @@ export class Runtime {
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
   #pages: { buffer: GPUBuffer; data: Uint8Array<ArrayBuffer>; used: number }[] = [];
+  #scopes: Set<{ release(): void }>[] = [];
   #freePages: GPUBuffer[] = [];
 
   constructor(gpu: Gpu) {
     this.gpu = gpu;
     this.device = gpu.device;
+  }
+
+  /** Registers a new tensor with the innermost open scope (tensors call this when created). */
+  track(t: { release(): void }): void {
+    this.#scopes.at(-1)?.add(t);
+  }
+
+  /** Removes a tensor from every open scope: it now lives as long as its owner (e.g. a leaf's gradient). */
+  untrack(t: { release(): void }): void {
+    for (const scope of this.#scopes) scope.delete(t);
+  }
+
+  /**
+   * Runs `fn` and then releases every tensor created during it, except those in `keep` and those `fn`
+   * returns (a tensor or an array of tensors). A training step runs in one scope, so its activations
+   * and gradients go back to the pool when it ends.
+   */
+  async scope<T>(fn: () => T | Promise<T>, keep: readonly { release(): void }[] = []): Promise<T> {
+    const tracked = new Set<{ release(): void }>();
+    this.#scopes.push(tracked);
+    let result: T;
+    try {
+      result = await fn();
+    } finally {
+      this.#scopes.splice(this.#scopes.indexOf(tracked), 1);
+    }
+    const kept = new Set<unknown>([...keep, ...(Array.isArray(result) ? result : [result])]);
+    for (const t of tracked) {
+      if (kept.has(t)) this.#scopes.at(-1)?.add(t);
+      else t.release();
+    }
+    return result;
   }
 
   /** A storage buffer of at least `bytes` bytes from the pool (contents undefined). */

@@ -56,6 +56,7 @@ export class Tensor {
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
     this.#buffer = buffer ?? rt.acquire(Math.max(4, numel(shape) * DTYPE_BYTES[dtype]));
+    rt.track(this);
   }
 
   /** Number of elements. */
