@@ -23,6 +23,8 @@ export interface Gpu {
   f16: boolean;
   /** Whether `timestamp-query` is enabled. */
   timestamps: boolean;
+  /** Uncaptured WebGPU errors (shader compilation, validation) since the last check; readbacks throw on them. */
+  errors: string[];
 }
 
 /** No WebGPU adapter could be found. The message says what to install. */
@@ -74,8 +76,9 @@ export async function openGpu(backend: GpuBackend = "deno"): Promise<Gpu> {
   const requiredLimits: Record<string, number> = {};
   for (const name of LIMIT_NAMES) requiredLimits[name] = adapter.limits[name];
   const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits });
+  const errors: string[] = [];
   device.addEventListener?.("uncapturederror", (e) => {
-    console.error(`WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}`);
+    errors.push((e as GPUUncapturedErrorEvent).error.message);
   });
   const info = adapter.info;
   const description = [info.description, info.vendor && `vendor ${info.vendor}`, info.architecture]
@@ -91,6 +94,7 @@ export async function openGpu(backend: GpuBackend = "deno"): Promise<Gpu> {
     limits: device.limits,
     f16: features.includes("shader-f16"),
     timestamps: features.includes("timestamp-query"),
+    errors,
   };
 }
 

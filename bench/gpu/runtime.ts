@@ -234,11 +234,20 @@ export class Runtime {
     this.copy(buffer, staging, size, offset);
     this.flush();
     await staging.mapAsync(GPUMapMode.READ);
+    this.throwErrors();
     const out = staging.getMappedRange().slice(0, bytes);
     staging.unmap();
     staging.destroy();
     this.stats.readbacks++;
     return out;
+  }
+
+  /** Throws (and clears) the WebGPU errors reported since the last check: a shader that failed to compile, a
+   * validation failure. They arrive asynchronously, so the next readback is where they surface. */
+  throwErrors(): void {
+    if (this.gpu.errors.length === 0) return;
+    const errors = this.gpu.errors.splice(0);
+    throw new Error(`WebGPU reported ${errors.length} error(s); the first: ${errors[0]}`);
   }
 
   /** Uploads bytes into a buffer (ordered before the next flush's commands). */

@@ -1,0 +1,451 @@
+/**
+ * Fused scaled-dot-product attention with the VLM's mask: the first `prefix` positions (image patches
+ * and task token) attend to each other bidirectionally, and every later position attends causally
+ * (to the whole prefix and to the answer tokens up to itself). Query i may attend to key j iff
+ * (i < prefix and j < prefix) or j ≤ i, which is one contiguous range: j < max(i + 1, prefix). Every
+ * query sees at least key 0, so no row of the softmax is empty.
+ *
+ * Forward: one 64-thread workgroup per (batch·head, query). The keys are taken in chunks of 64, one per
+ * thread: each thread computes a score (a dot product over Dh), the workgroup takes the chunk's max
+ * and Σ exp, and the running output (each thread owns ⌈Dh/64⌉ dimensions, in registers) is rescaled as
+ * the max grows (online softmax, as in FlashAttention). The row's log-sum-exp is saved for backward.
+ * Nothing is exponentiated above the running max, so large scores are safe. The output is written
+ * once; there is no S×S matrix in memory.
+ *
+ * Backward (FlashAttention-2's equations, with P = exp(s − lse) recomputed, never stored):
+ * dV_j = Σ_i P_ij dO_i, dP_ij = dO_i·V_j, D_i = dO_i·O_i, dS_ij = P_ij (dP_ij − D_i),
+ * dQ_i = scale Σ_j dS_ij K_j, dK_j = scale Σ_i dS_ij Q_i. Two kernels, no atomics: one workgroup per
+ * query writes dQ_i (and D_i), then one workgroup per key writes dK_j and dV_j, looping over the
+ * queries that see it (all of them for a prefix key, i ≥ j otherwise). Each sum is taken in a fixed
+ * order, so results are reproducible. The backward reads the forward output O, so it must not be
+ * released before backward.
+ *
+ * Cost: each workgroup reads the K and V rows it needs straight from memory (no tiling of several
+ * queries per workgroup), i.e. O(S²·Dh) reads per head per pass. That is the right trade for the
+ * short sequences of this project (S ≲ a few hundred), where launch overhead dominates.
+ *
+ * @module
+ */
+
+import { gradEnabled, record } from "../autograd.ts";
+import type { Program } from "../runtime.ts";
+import { Tensor } from "../tensor.ts";
+import { grid } from "./elementwise.ts";
+
+/** Threads per workgroup, and keys (or queries) per chunk. */
+const WG = 64;
+/** The largest head dimension the kernels take (⌈Dh/64⌉ ≤ 4 dimensions per thread). */
+export const MAX_HEAD_DIM = 256;
+const LOWEST = "-3.4028235e38";
+
+/** Options of {@linkcode attention}. */
+export interface AttentionOptions {
+  /** The first `prefix` positions attend to each other bidirectionally (0 = purely causal). */
+  prefix: number;
+  /** Score scale; default 1/√Dh. */
+  scale?: number;
+}
+
+const UNIFORMS =
+  `struct U { groups: u32, sq: u32, skv: u32, dh: u32, prefix: u32, scale: f32, p0: u32, p1: u32 }
+@group(0) @binding(0) var<uniform> u: U;`;
+
+const PARAMS = `@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32`;
+
+/** Workgroup reductions (call in uniform control flow; each ends with a barrier). */
+const REDUCE = `var<workgroup> red: array<f32, ${WG}>;
+fn wgMax(lid: u32, x: f32) -> f32 {
+  red[lid] = x;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+fn wgSum(lid: u32, x: f32) -> f32 {
+  red[lid] = x;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}`;
+
+/** `dpt` copies of a statement, one per dimension slot r owned by this thread (d = lid + r·WG). */
+function perDim(dpt: number, body: (r: number) => string): string {
+  return Array.from({ length: dpt }, (_, r) => `{ let d = lid + ${r * WG}u; if (d < u.dh) { ${body(r)} } }`)
+    .join("\n  ");
+}
+
+function accDecl(name: string, dpt: number): string {
+  return Array.from({ length: dpt }, (_, r) => `var ${name}${r} = 0.0;`).join(" ");
+}
+
+/** WGSL: dot product of a workgroup row `sh` with the global row `G[base …]`. */
+const dot = (sh: string, g: string, base: string) =>
+  `var acc = 0.0; for (var d = 0u; d < u.dh; d++) { acc += ${sh}[d] * ${g}[${base} + d]; }`;
+
+function forwardProgram(dpt: number, saveLse: boolean): Program {
+  return {
+    key: `attention:fwd:${dpt}:${saveLse ? "lse" : "nolse"}`,
+    code: () =>
+      `${UNIFORMS}
+@group(0) @binding(1) var<storage, read> Q: array<f32>;
+@group(0) @binding(2) var<storage, read> K: array<f32>;
+@group(0) @binding(3) var<storage, read> V: array<f32>;
+@group(0) @binding(4) var<storage, read_write> O: array<f32>;
+${saveLse ? "@group(0) @binding(5) var<storage, read_write> LSE: array<f32>;" : ""}
+var<workgroup> qs: array<f32, ${dpt * WG}>;
+var<workgroup> ps: array<f32, ${WG}>;
+${REDUCE}
+fn score(kRow: u32) -> f32 {
+  ${dot("qs", "K", "kRow")}
+  return acc * u.scale;
+}
+// Workgroup w = (bh, i): query i of head bh, over keys j < max(i + 1, prefix) of K/V rows bh·skv + j.
+@compute @workgroup_size(${WG})
+fn main(${PARAMS}) {
+  let w = wid.x + wid.y * nwg.x;
+  if (w >= u.groups) { return; }
+  let bh = w / u.sq;
+  let i = w % u.sq;
+  let kv0 = bh * u.skv;
+  for (var d = lid; d < u.dh; d += ${WG}u) { qs[d] = Q[w * u.dh + d]; }
+  workgroupBarrier();
+  let nk = max(i + 1u, u.prefix);
+  var m = ${LOWEST};
+  var l = 0.0;
+  ${accDecl("o", dpt)}
+  for (var c = 0u; c < nk; c += ${WG}u) {
+    let j = c + lid;
+    var s = ${LOWEST};
+    if (j < nk) { s = score((kv0 + j) * u.dh); }
+    let mNew = max(m, wgMax(lid, s));
+    let alpha = exp(m - mNew);
+    var p = 0.0;
+    if (j < nk) { p = exp(s - mNew); }
+    ps[lid] = p;
+    l = l * alpha + wgSum(lid, p);
+    let cnt = min(${WG}u, nk - c);
+    ${
+        perDim(dpt, (r) =>
+          `var a = o${r} * alpha;
+      for (var t = 0u; t < cnt; t++) { a += ps[t] * V[(kv0 + c + t) * u.dh + d]; }
+      o${r} = a;`)
+      }
+    workgroupBarrier();
+    m = mNew;
+  }
+  let inv = 1.0 / l;
+  ${perDim(dpt, (r) => `O[w * u.dh + d] = o${r} * inv;`)}
+  ${saveLse ? "if (lid == 0u) { LSE[w] = m + log(l); }" : ""}
+}`,
+  };
+}
+
+function backwardQProgram(dpt: number): Program {
+  return {
+    key: `attention:bwd-q:${dpt}`,
+    code: () =>
+      `${UNIFORMS}
+@group(0) @binding(1) var<storage, read> Q: array<f32>;
+@group(0) @binding(2) var<storage, read> K: array<f32>;
+@group(0) @binding(3) var<storage, read> V: array<f32>;
+@group(0) @binding(4) var<storage, read> O: array<f32>;
+@group(0) @binding(5) var<storage, read> dO: array<f32>;
+@group(0) @binding(6) var<storage, read> LSE: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dQ: array<f32>;
+@group(0) @binding(8) var<storage, read_write> Dsum: array<f32>;
+var<workgroup> qs: array<f32, ${dpt * WG}>;
+var<workgroup> gs: array<f32, ${dpt * WG}>;
+var<workgroup> dss: array<f32, ${WG}>;
+${REDUCE}
+// Workgroup w = (bh, i): dQ_i = scale Σ_j P_ij (dO_i·V_j − D_i) K_j, and D_i = dO_i·O_i for the dK/dV pass.
+@compute @workgroup_size(${WG})
+fn main(${PARAMS}) {
+  let w = wid.x + wid.y * nwg.x;
+  if (w >= u.groups) { return; }
+  let bh = w / u.sq;
+  let i = w % u.sq;
+  let kv0 = bh * u.skv;
+  var dpart = 0.0;
+  for (var d = lid; d < u.dh; d += ${WG}u) {
+    qs[d] = Q[w * u.dh + d];
+    let g = dO[w * u.dh + d];
+    gs[d] = g;
+    dpart += g * O[w * u.dh + d];
+  }
+  let di = wgSum(lid, dpart);
+  if (lid == 0u) { Dsum[w] = di; }
+  let lse = LSE[w];
+  let nk = max(i + 1u, u.prefix);
+  ${accDecl("a", dpt)}
+  for (var c = 0u; c < nk; c += ${WG}u) {
+    let j = c + lid;
+    var ds = 0.0;
+    if (j < nk) {
+      let row = (kv0 + j) * u.dh;
+      var s = 0.0;
+      var dp = 0.0;
+      for (var d = 0u; d < u.dh; d++) {
+        s += qs[d] * K[row + d];
+        dp += gs[d] * V[row + d];
+      }
+      ds = exp(s * u.scale - lse) * (dp - di);
+    }
+    dss[lid] = ds;
+    workgroupBarrier();
+    let cnt = min(${WG}u, nk - c);
+    ${perDim(dpt, (r) => `for (var t = 0u; t < cnt; t++) { a${r} += dss[t] * K[(kv0 + c + t) * u.dh + d]; }`)}
+    workgroupBarrier();
+  }
+  ${perDim(dpt, (r) => `dQ[w * u.dh + d] = a${r} * u.scale;`)}
+}`,
+  };
+}
+
+function backwardKVProgram(dpt: number): Program {
+  return {
+    key: `attention:bwd-kv:${dpt}`,
+    code: () =>
+      `${UNIFORMS}
+@group(0) @binding(1) var<storage, read> Q: array<f32>;
+@group(0) @binding(2) var<storage, read> K: array<f32>;
+@group(0) @binding(3) var<storage, read> V: array<f32>;
+@group(0) @binding(4) var<storage, read> dO: array<f32>;
+@group(0) @binding(5) var<storage, read> LSE: array<f32>;
+@group(0) @binding(6) var<storage, read> Dsum: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dK: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dV: array<f32>;
+var<workgroup> ks: array<f32, ${dpt * WG}>;
+var<workgroup> vs: array<f32, ${dpt * WG}>;
+var<workgroup> ps: array<f32, ${WG}>;
+var<workgroup> dss: array<f32, ${WG}>;
+// Workgroup w = (bh, j): key j is seen by every query if j < prefix, else by the queries i ≥ j.
+@compute @workgroup_size(${WG})
+fn main(${PARAMS}) {
+  let w = wid.x + wid.y * nwg.x;
+  if (w >= u.groups) { return; }
+  let bh = w / u.sq;
+  let j = w % u.sq;
+  let q0 = bh * u.sq;
+  for (var d = lid; d < u.dh; d += ${WG}u) {
+    ks[d] = K[w * u.dh + d];
+    vs[d] = V[w * u.dh + d];
+  }
+  workgroupBarrier();
+  ${accDecl("gk", dpt)}
+  ${accDecl("gv", dpt)}
+  let first = select(j, 0u, j < u.prefix);
+  for (var c = first; c < u.sq; c += ${WG}u) {
+    let i = c + lid;
+    var p = 0.0;
+    var ds = 0.0;
+    if (i < u.sq) {
+      let row = (q0 + i) * u.dh;
+      var s = 0.0;
+      var dp = 0.0;
+      for (var d = 0u; d < u.dh; d++) {
+        s += Q[row + d] * ks[d];
+        dp += dO[row + d] * vs[d];
+      }
+      p = exp(s * u.scale - LSE[q0 + i]);
+      ds = p * (dp - Dsum[q0 + i]);
+    }
+    ps[lid] = p;
+    dss[lid] = ds;
+    workgroupBarrier();
+    let cnt = min(${WG}u, u.sq - c);
+    ${
+        perDim(dpt, (r) =>
+          `for (var t = 0u; t < cnt; t++) {
+        let row = (q0 + c + t) * u.dh + d;
+        gv${r} += ps[t] * dO[row];
+        gk${r} += dss[t] * Q[row];
+      }`)
+      }
+    workgroupBarrier();
+  }
+  ${perDim(dpt, (r) => `dK[w * u.dh + d] = gk${r} * u.scale;\n    dV[w * u.dh + d] = gv${r};`)}
+}`,
+  };
+}
+
+function uniforms(groups: number, sq: number, skv: number, dh: number, prefix: number, scale: number) {
+  const buf = new ArrayBuffer(32);
+  new Uint32Array(buf).set([groups, sq, skv, dh, prefix]);
+  new Float32Array(buf)[5] = scale;
+  return buf;
+}
+
+function checkHeads(what: string, ...ts: Tensor[]) {
+  for (const t of ts) {
+    if (t.dtype !== "f32") throw new TypeError(`${what}: expected f32 tensors, got ${t.dtype}`);
+    if (t.shape.length !== 4) {
+      throw new RangeError(`${what}: expected [B, H, S, Dh] tensors, got [${t.shape.join(", ")}]`);
+    }
+  }
+  const dh = ts[0].shape[3];
+  if (dh < 1 || dh > MAX_HEAD_DIM) {
+    throw new RangeError(`${what}: head dimension ${dh} is outside [1, ${MAX_HEAD_DIM}]`);
+  }
+  return dh;
+}
+
+function checkScale(scale: number | undefined, dh: number): number {
+  const s = scale ?? 1 / Math.sqrt(dh);
+  if (!Number.isFinite(s)) throw new RangeError(`attention: scale ${scale} must be finite`);
+  return s;
+}
+
+/**
+ * Attention of `q`, `k`, `v` [B, H, S, Dh] (f32, Dh ≤ {@linkcode MAX_HEAD_DIM}) under the
+ * prefix-bidirectional, causal-after mask: softmax(scale · q kᵀ + mask) v, with query i seeing key j
+ * iff (i < prefix and j < prefix) or j ≤ i. `prefix` is an integer in [0, S]; 0 and 1 give plain causal
+ * attention, S full bidirectional attention. Differentiable in q, k and v.
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): Tensor {
+  const dh = checkHeads("attention", q, k, v);
+  if (k.shape.join() !== q.shape.join() || v.shape.join() !== q.shape.join()) {
+    throw new RangeError(`attention: q [${q.shape}], k [${k.shape}] and v [${v.shape}] must have one shape`);
+  }
+  const [b, h, s] = q.shape;
+  const { prefix } = options;
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > s) {
+    throw new RangeError(`attention: prefix ${prefix} must be an integer in [0, ${s}]`);
+  }
+  const scale = checkScale(options.scale, dh);
+  const rt = q.rt;
+  const groups = b * h * s;
+  const dpt = Math.ceil(dh / WG);
+  const out = new Tensor(rt, q.shape);
+  const u = uniforms(groups, s, s, dh, prefix, scale);
+  const wgs = grid(groups, rt, 1);
+  if (!gradEnabled() || ![q, k, v].some((t) => t.requiresGrad)) {
+    rt.dispatch(forwardProgram(dpt, false), [q.buffer, k.buffer, v.buffer, out.buffer], wgs, u);
+    return out;
+  }
+  // The row log-sum-exps, kept for backward (released there).
+  const lse = new Tensor(rt, [b, h, s]);
+  rt.dispatch(forwardProgram(dpt, true), [q.buffer, k.buffer, v.buffer, out.buffer, lse.buffer], wgs, u);
+  return record(out, "attention", [q, k, v], (g) => {
+    const dq = new Tensor(rt, q.shape), dk = new Tensor(rt, q.shape), dv = new Tensor(rt, q.shape);
+    const dsum = new Tensor(rt, [b, h, s]);
+    rt.dispatch(
+      backwardQProgram(dpt),
+      [q.buffer, k.buffer, v.buffer, out.buffer, g.buffer, lse.buffer, dq.buffer, dsum.buffer],
+      wgs,
+      u,
+    );
+    rt.dispatch(
+      backwardKVProgram(dpt),
+      [q.buffer, k.buffer, v.buffer, g.buffer, lse.buffer, dsum.buffer, dk.buffer, dv.buffer],
+      wgs,
+      u,
+    );
+    dsum.release();
+    lse.release();
+    return [dq, dk, dv];
+  });
+}
+
+/**
+ * One decoding step against a KV cache: `q` [B, H, 1, Dh] attends to the first `length` positions of
+ * `kCache` and `vCache` [B, H, Smax, Dh] (1 ≤ length ≤ Smax), all of them: the new token's position
+ * is length − 1, which sees the whole prefix and every earlier answer token. Returns [B, H, 1, Dh].
+ * Forward only: it throws when called with recording on and an input that requires a gradient (use
+ * it inside `noGrad`).
+ */
+export function attentionDecode(
+  q: Tensor,
+  kCache: Tensor,
+  vCache: Tensor,
+  length: number,
+  options: { scale?: number } = {},
+): Tensor {
+  const dh = checkHeads("attentionDecode", q, kCache, vCache);
+  const [b, h, one] = q.shape;
+  const smax = kCache.shape[2];
+  if (
+    one !== 1 || kCache.shape.join() !== vCache.shape.join() ||
+    kCache.shape.join() !== [b, h, smax, dh].join()
+  ) {
+    throw new RangeError(
+      `attentionDecode: q [${q.shape}] must be [B, H, 1, Dh] and the caches [${kCache.shape}], ` +
+        `[${vCache.shape}] [B, H, Smax, Dh]`,
+    );
+  }
+  if (!Number.isInteger(length) || length < 1 || length > smax) {
+    throw new RangeError(`attentionDecode: length ${length} must be an integer in [1, ${smax}]`);
+  }
+  if (gradEnabled() && [q, kCache, vCache].some((t) => t.requiresGrad)) {
+    throw new Error("attentionDecode has no backward: call it inside noGrad()");
+  }
+  const scale = checkScale(options.scale, dh);
+  const rt = q.rt;
+  const out = new Tensor(rt, q.shape);
+  // One query per head (sq = 1) whose visible range is max(0 + 1, prefix = length) = length keys.
+  rt.dispatch(
+    forwardProgram(Math.ceil(dh / WG), false),
+    [q.buffer, kCache.buffer, vCache.buffer, out.buffer],
+    grid(b * h, rt, 1),
+    uniforms(b * h, 1, smax, dh, length, scale),
+  );
+  return out;
+}
+
+/** Whether query i may attend to key j under the prefix mask. */
+export function attentionMask(i: number, j: number, prefix: number): boolean {
+  return (i < prefix && j < prefix) || j <= i;
+}
+
+/**
+ * float64 CPU reference of {@linkcode attention} (data [B, H, S, Dh] flattened), and of
+ * {@linkcode attentionDecode} through `keys`: when given, every query attends to keys [0, keys) of
+ * K/V rows of length `kvRows` per head instead of the mask.
+ */
+export function attentionReference(
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+  shape: readonly number[],
+  prefix: number,
+  scale = 1 / Math.sqrt(shape[3]),
+  decode?: { keys: number; kvRows: number },
+): Float64Array {
+  const [b, h, s, dh] = shape;
+  const kvRows = decode?.kvRows ?? s;
+  const out = new Float64Array(b * h * s * dh);
+  const scores = new Float64Array(kvRows);
+  for (let bh = 0; bh < b * h; bh++) {
+    for (let i = 0; i < s; i++) {
+      const qo = (bh * s + i) * dh;
+      const nk = decode ? decode.keys : Math.max(i + 1, prefix);
+      let max = -Infinity;
+      for (let j = 0; j < nk; j++) {
+        const ko = (bh * kvRows + j) * dh;
+        let dotp = 0;
+        for (let d = 0; d < dh; d++) dotp += q[qo + d] * k[ko + d];
+        scores[j] = dotp * scale;
+        max = Math.max(max, scores[j]);
+      }
+      let z = 0;
+      for (let j = 0; j < nk; j++) {
+        scores[j] = Math.exp(scores[j] - max);
+        z += scores[j];
+      }
+      for (let j = 0; j < nk; j++) {
+        const p = scores[j] / z, vo = (bh * kvRows + j) * dh;
+        for (let d = 0; d < dh; d++) out[qo + d] += p * v[vo + d];
+      }
+    }
+  }
+  return out;
+}
