@@ -252,6 +252,8 @@ export class Runtime {
 
   /** Uploads bytes into a buffer (ordered before the next flush's commands). */
   write(buffer: GPUBuffer, data: ArrayBufferView, offset = 0): void {
+    // Deno 2.9.6 panics on a zero-byte queue write.
+    if (data.byteLength === 0) return;
     // Anything already recorded must run before this write lands, so submit it first.
     this.flush();
     this.device.queue.writeBuffer(
