@@ -12,7 +12,8 @@ import { compareResults } from "../bench/score/compare.ts";
 import { gainFigure } from "../bench/score/figures.ts";
 import { comparisonTable } from "../bench/score/report.ts";
 import { readResults } from "../bench/score/results.ts";
-import { BOOTSTRAP_OPTIONS, BOOTSTRAP_USAGE, bootstrapFromFlags, runTask, UsageError } from "./_cli.ts";
+import { BOOTSTRAP_OPTIONS, BOOTSTRAP_USAGE, bootstrapFromFlags } from "./_bootstrap_flags.ts";
+import { runTask, UsageError } from "./_cli.ts";
 
 const USAGE = `usage: deno task compare <A.json> <B.json> [options]
 

@@ -21,7 +21,8 @@ import { comparisonTable, metricsTable } from "../bench/score/report.ts";
 import { readPreparedDataset } from "../datasets/format.ts";
 import { prepareDataset } from "../datasets/prepare.ts";
 import { SYNTHETIC_DEFAULTS, syntheticDir } from "../datasets/synthetic.ts";
-import { BOOTSTRAP_OPTIONS, BOOTSTRAP_USAGE, bootstrapFromFlags, intFlag, runTask } from "./_cli.ts";
+import { BOOTSTRAP_OPTIONS, BOOTSTRAP_USAGE, bootstrapFromFlags } from "./_bootstrap_flags.ts";
+import { intFlag, runTask } from "./_cli.ts";
 
 const USAGE = `usage: deno task demo [--out <dir>] [--resamples <n>]
 

@@ -11,7 +11,8 @@ import { parseArgs } from "node:util";
 import { evaluate } from "../bench/score/evaluate.ts";
 import { PARSE_POLICIES, type ParsePolicy } from "../bench/score/parse.ts";
 import { metricsTable } from "../bench/score/report.ts";
-import { BOOTSTRAP_OPTIONS, BOOTSTRAP_USAGE, bootstrapFromFlags, runTask, UsageError } from "./_cli.ts";
+import { BOOTSTRAP_OPTIONS, BOOTSTRAP_USAGE, bootstrapFromFlags } from "./_bootstrap_flags.ts";
+import { runTask, UsageError } from "./_cli.ts";
 
 const USAGE = `usage: deno task eval --data <dir> --predictions <file.jsonl> --out <results.json> [options]
 
