@@ -44,7 +44,8 @@ const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
  * The commit of the dirbench checkout (not of the caller's working directory) and its dirty flag.
- * Null fields when git is unavailable, not permitted (`--allow-run=git`), or this is not a checkout.
+ * Without git (unavailable, not permitted, or not a checkout) the fields come from `DIRBENCH_GIT_COMMIT` and
+ * `DIRBENCH_GIT_DIRTY=1` when set, else are null.
  */
 export async function gitState(dir = REPO_ROOT): Promise<Provenance["git"]> {
   try {
@@ -62,7 +63,11 @@ export async function gitState(dir = REPO_ROOT): Promise<Provenance["git"]> {
     const status = await run("status", "--porcelain", "--untracked-files=no");
     return { commit, dirty: status !== "" };
   } catch {
-    return { commit: null, dirty: null };
+    // A copy without .git (e.g. shipped to a GPU machine) can be told its commit by the caller.
+    const commit = Deno.env.get("DIRBENCH_GIT_COMMIT");
+    return commit
+      ? { commit, dirty: Deno.env.get("DIRBENCH_GIT_DIRTY") === "1" }
+      : { commit: null, dirty: null };
   }
 }
 

@@ -1,0 +1,1050 @@
+/**
+ * Batched matrix multiplication with numpy batch broadcasting, transpose flags, an optional fused
+ * bias + GELU epilogue, f16 inputs (f32 accumulation) and autograd.
+ *
+ * Two kernel families, both generated as WGSL text from TypeScript (no variable-indexed private
+ * arrays; the hot loop is unrolled in the generated text):
+ *
+ * - **tiled**: a workgroup computes a BM×BN tile of C, stepping through K in BK-deep slices staged in
+ *   workgroup memory; each thread holds TM×TN accumulators as separate `vec4<f32>` locals (TM rows ×
+ *   TN/4 column quads), reads `vec4`s from workgroup memory, and prefetches the next slice from global
+ *   memory into registers while it computes the current one. Global loads are `vec4` along an operand's
+ *   contiguous dimension when that dimension is a multiple of 4, scalar otherwise; every load and store
+ *   is bounds-checked, so any shape works.
+ * - **gemv**: for skinny products (M ≤ 16): a workgroup computes R rows × a strip of columns with K split
+ *   over 16 lanes and a workgroup tree reduction; the thread layout follows B's contiguous dimension so
+ *   B (the big operand) is read coalesced, and read once per R rows.
+ *
+ * Batch dimensions are the z dispatch dimension (merged where the broadcast pattern allows, chunked past
+ * `maxComputeWorkgroupsPerDimension`); when B is one shared matrix and A is not transposed the batch is
+ * folded into M, giving one big GEMM. A single GEMM with too few tiles to fill the GPU and a long K
+ * (weight gradients) is split along K: the z dimension then indexes K-slices written to scratch, and a
+ * second kernel sums them and applies the epilogue.
+ *
+ * Pipelines are cached by a key holding the kernel kind, tile configuration, transposes, dtypes, vec4
+ * alignment, batch rank and epilogue; shapes and strides travel in the uniforms.
+ *
+ * @module
+ */
+
+import { gradEnabled, record } from "../autograd.ts";
+import type { Program, Runtime } from "../runtime.ts";
+import { type DType, numel, Tensor } from "../tensor.ts";
+import { broadcastShape, broadcastStrides, FLAT_INDEX, grid, sumTo } from "./elementwise.ts";
+
+// ---------------------------------------------------------------------------------------------------
+// Configurations
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * A register-blocked tile: BM×BN outputs per workgroup, BK-deep k-steps through workgroup memory, TM×TN
+ * outputs per thread ((BM/TM)·(BN/TN) threads). TM and TN must be 4 or 8.
+ */
+export interface TileConfig {
+  kind: "tile";
+  BM: number;
+  BN: number;
+  BK: number;
+  TM: number;
+  TN: number;
+  /**
+   * k-steps per unrolled block of the inner loop (a divisor of BK; default BK: the whole BK-deep step is
+   * straight-line code). Smaller values loop over unrolled blocks (shorter shaders, faster to compile).
+   */
+  unroll?: number;
+}
+
+/**
+ * The skinny-matrix kernel: `rows` rows of C per workgroup (1, 2, 4, 8 or 16; 0 chooses from M), K split
+ * over 16 lanes.
+ */
+export interface GemvConfig {
+  kind: "gemv";
+  rows: number;
+}
+
+/** A kernel configuration. */
+export type MatmulConfig = TileConfig | GemvConfig;
+
+/** The named configurations (the heuristic chooses among these). */
+export const MATMUL_CONFIGS = {
+  /** Large shapes: 128×128, BK 16, 8×8 per thread, 256 threads, 16 KiB of workgroup memory. */
+  "128x128": { kind: "tile", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
+  /** Large-ish shapes: 128×64, BK 16, 8×4 per thread, 256 threads, 12 KiB. */
+  "128x64": { kind: "tile", BM: 128, BN: 64, BK: 16, TM: 8, TN: 4 },
+  /** Large, narrower in M: 64×128, BK 16, 4×8 per thread, 256 threads, 12 KiB. */
+  "64x128": { kind: "tile", BM: 64, BN: 128, BK: 16, TM: 4, TN: 8 },
+  /** Mid shapes: 64×64, BK 16, 4×4 per thread, 256 threads, 8 KiB. */
+  "64x64": { kind: "tile", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
+  /** Skinny M (GEMV-like); rows per workgroup chosen from M (at most 16). */
+  "gemv": { kind: "gemv", rows: 0 },
+} as const satisfies Record<string, MatmulConfig>;
+
+/** A configuration name. */
+export type MatmulConfigName = keyof typeof MATMUL_CONFIGS;
+
+/** Workgroup memory a configuration needs, in bytes. */
+export function configWorkgroupBytes(c: MatmulConfig): number {
+  // gemv: the larger of the N-major (vec4 partials, ≤ 4 rows a round) and K-major (f32, all rows) layouts.
+  const rows = c.kind === "gemv" ? c.rows || 16 : 0;
+  return c.kind === "tile"
+    ? 4 * c.BK * (c.BM + c.BN)
+    : GEMV_THREADS * Math.max(16 * Math.min(rows, GEMV_NFAST_ROUND), 4 * rows);
+}
+
+/** Threads per workgroup of a configuration. */
+export function configThreads(c: MatmulConfig): number {
+  return c.kind === "tile" ? (c.BM / c.TM) * (c.BN / c.TN) : GEMV_THREADS;
+}
+
+/** Why a configuration cannot run on this device (or is malformed), or null when it can. */
+export function configProblem(rt: Runtime, c: MatmulConfig): string | null {
+  if (c.kind === "gemv") {
+    return [0, 1, 2, 4, 8, 16].includes(c.rows) ? null : `gemv rows must be 1, 2, 4, 8 or 16 (got ${c.rows})`;
+  }
+  const { BM, BN, BK, TM, TN } = c;
+  if (![4, 8].includes(TM) || ![4, 8].includes(TN)) return `TM and TN must be 4 or 8 (got ${TM}×${TN})`;
+  if (BM % TM || BN % TN || BK % 4 || BK <= 0 || BM <= 0 || BN <= 0) {
+    return `tile ${BM}×${BN}×${BK} must be a multiple of ${TM}×${TN}×4`;
+  }
+  const U = c.unroll ?? BK;
+  if (!Number.isInteger(U) || U <= 0 || BK % U) return `unroll ${U} must divide BK ${BK}`;
+  const threads = configThreads(c);
+  if (threads > rt.gpu.limits.maxComputeInvocationsPerWorkgroup) {
+    return `${threads} threads exceed maxComputeInvocationsPerWorkgroup ${rt.gpu.limits.maxComputeInvocationsPerWorkgroup}`;
+  }
+  const bytes = configWorkgroupBytes(c);
+  if (bytes > rt.gpu.limits.maxComputeWorkgroupStorageSize) {
+    return `${bytes} bytes of workgroup memory exceed ${rt.gpu.limits.maxComputeWorkgroupStorageSize}`;
+  }
+  return null;
+}
+
+/**
+ * Rows per workgroup of the gemv kernel for M rows: 1, 4 or 16 (few pipeline variants; the kernel is
+ * bound by reading B, and surplus rows re-read a cached row of A). The N-major variant (B not
+ * transposed) stops at 4, which its reduction handles in one round (more rows take several rounds with
+ * two barriers each).
+ */
+function gemvRows(M: number, transB: boolean): number {
+  return M <= 1 ? 1 : M <= 4 || !transB ? 4 : 16;
+}
+
+/** Workgroups the heuristics aim for: about two per SM on a 132-SM H100/H200. */
+const TARGET_GROUPS = 256;
+/** Fewest workgroups for which a tile is chosen without split-K (about one per SM). */
+const MIN_GROUPS = 128;
+/** Smallest K-chunk of one split-K slice. */
+const MIN_SPLIT_K = 512;
+
+/**
+ * The heuristic: GEMV-like for M ≤ 16 (1, 4 or 16 rows per workgroup); otherwise the first of 128×128
+ * and 128×64 that gives at least 128 workgroups (about one wave on a 132-SM H100/H200), counting the
+ * split-K slices a single GEMM with a long K can use (see {@linkcode chooseSplitK}), else 64×64. M is
+ * rows per GEMM after batch folding; `batch` is the number of GEMMs in the dispatch. Configurations that
+ * do not fit the device's limits are skipped.
+ */
+export function chooseMatmulConfig(
+  rt: Runtime,
+  M: number,
+  N: number,
+  K: number,
+  batch = 1,
+  transB = false,
+): MatmulConfig {
+  if (M <= 16) return { kind: "gemv", rows: gemvRows(M, transB) };
+  const maxSplit = batch === 1 ? Math.max(1, Math.floor(K / MIN_SPLIT_K)) : 1;
+  for (const name of ["128x128", "128x64"] as const) {
+    const c = MATMUL_CONFIGS[name];
+    const tiles = Math.ceil(M / c.BM) * Math.ceil(N / c.BN) * batch;
+    if (M >= c.BM && N >= c.BN && tiles * maxSplit >= MIN_GROUPS && !configProblem(rt, c)) return c;
+  }
+  return MATMUL_CONFIGS["64x64"];
+}
+
+/**
+ * Split-K slices for a single GEMM (batch 1) with a tiled configuration: when its tiles give fewer than
+ * 128 workgroups, K is cut into slices of at least 512 (a multiple of BK) computed as separate
+ * workgroups into a scratch buffer, then summed (with the epilogue) by a second kernel; aims at about
+ * 256 workgroups. 1 means no split. Typical case: weight gradients dW = Xᵀ·dY (small M·N, K = tokens).
+ */
+export function chooseSplitK(config: MatmulConfig, M: number, N: number, K: number, batch = 1): number {
+  if (config.kind !== "tile" || batch !== 1) return 1;
+  const tiles = Math.ceil(M / config.BM) * Math.ceil(N / config.BN);
+  if (tiles >= MIN_GROUPS) return 1;
+  const want = Math.min(Math.floor(TARGET_GROUPS / tiles), Math.floor(K / MIN_SPLIT_K), 64);
+  return want >= 2 ? want : 1;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// WGSL generation
+// ---------------------------------------------------------------------------------------------------
+
+const GEMV_THREADS = 256;
+const GEMV_LANES = 16;
+/** Rows reduced per round by the N-major gemv kernel (4 rows of 256 vec4 partials = 16 KiB). */
+const GEMV_NFAST_ROUND = 4;
+
+interface KernelFlags {
+  transA: boolean;
+  transB: boolean;
+  /** Element types of A and B (null A: the gemv column-sum variant, where every A element is 1). */
+  ta: "f32" | "f16" | null;
+  tb: "f32" | "f16";
+  /** vec4 global loads of A / B along their contiguous dimension; vec4 stores of C (N % 4 == 0). */
+  vecA: boolean;
+  vecB: boolean;
+  vecC: boolean;
+  /** Batch dimensions decoded in the kernel (0–4). */
+  bd: number;
+  bias: boolean;
+  gelu: boolean;
+  /** Also store the pre-activation (for the backward of the fused GELU). */
+  pre: boolean;
+  /** Split-K partial: workgroup z computes K range [z·kc, min(K, (z+1)·kc)) into slice z of C. */
+  split?: boolean;
+}
+
+const GELU_FNS = `
+fn gelu1(x: f32) -> f32 {
+  return 0.5 * x * (1.0 + tanh(clamp(0.7978845608 * (x + 0.044715 * x * x * x), -15.0, 15.0)));
+}
+fn gelu4(x: vec4<f32>) -> vec4<f32> {
+  return 0.5 * x * (1.0 + tanh(clamp(0.7978845608 * (x + 0.044715 * x * x * x), vec4<f32>(-15.0), vec4<f32>(15.0))));
+}`;
+
+function flagsKey(f: KernelFlags): string {
+  const trans = `${f.transA ? "T" : "N"}${f.transB ? "T" : "N"}`;
+  const vec = `v${+f.vecA}${+f.vecB}${+f.vecC}`;
+  const epilogue = `${f.bias ? "b" : ""}${f.gelu ? "g" : ""}${f.pre ? "p" : ""}`;
+  return `${trans}:${f.ta ?? "1"}${f.tb}:${vec}:bd${f.bd}:${epilogue}${f.split ? ":split" : ""}`;
+}
+
+/** Uniforms, bindings and the batch-offset prologue shared by both kernels. */
+function header(f: KernelFlags): { decl: string; batch: string; buffers: string[] } {
+  const buffers: string[] = [];
+  const decls: string[] = [];
+  const bind = (name: string, type: string, access: "read" | "read_write") => {
+    buffers.push(name);
+    decls.push(`@group(0) @binding(${buffers.length}) var<storage, ${access}> ${name}: array<${type}>;`);
+  };
+  const vec = (v: boolean, t: string) => (v ? `vec4<${t}>` : t);
+  if (f.ta) bind("A", vec(f.vecA, f.ta), "read");
+  bind("B", vec(f.vecB, f.tb), "read");
+  bind("C", vec(f.vecC, "f32"), "read_write");
+  if (f.bias) bind("Bias", vec(f.vecC, "f32"), "read");
+  if (f.pre) bind("P", vec(f.vecC, "f32"), "read_write");
+  const f16 = f.ta === "f16" || f.tb === "f16";
+  const decl = `${f16 ? "enable f16;\n" : ""}
+struct U { M: u32, N: u32, K: u32, z0: u32, bs: vec4<u32>, sa: vec4<u32>, sb: vec4<u32>, kc: u32, am: u32, ak: u32, p0: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+${decls.join("\n")}
+${f.gelu ? GELU_FNS : ""}`;
+  // Batch index → element offsets of A and B (innermost batch dimension last).
+  let batch = `let z = wid.z + u.z0;\n  var offA = 0u;\n  var offB = 0u;\n`;
+  if (f.bd === 1) batch += `  offA = z * u.sa[0];\n  offB = z * u.sb[0];\n`;
+  else if (f.bd > 1) {
+    batch += `  var rem = z;\n`;
+    for (let d = f.bd - 1; d >= 0; d--) {
+      batch += `  { let c = rem % u.bs[${d}]; rem = rem / u.bs[${d}]; ` +
+        `offA += c * u.sa[${d}]; offB += c * u.sb[${d}]; }\n`;
+    }
+  }
+  batch += `  let offC = z * u.M * u.N;\n`;
+  return { decl, batch, buffers };
+}
+
+/** Epilogue for 4 consecutive columns gn..gn+3 of row gm holding `v` (a vec4<f32> expression). */
+function writeQuad(f: KernelFlags, v: string, gm: string, gn: string): string {
+  if (f.vecC) {
+    const idx = `offC / 4u + ${gm} * (u.N / 4u) + ${gn} / 4u`;
+    return `if (${gn} < u.N) {
+        var v = ${v};${f.bias ? `\n        v = v + Bias[${gn} / 4u];` : ""}${
+      f.pre ? `\n        P[${idx}] = v;` : ""
+    }${f.gelu ? "\n        v = gelu4(v);" : ""}
+        C[${idx}] = v;
+      }`;
+  }
+  const comps = ["x", "y", "z", "w"].map((c, i) => {
+    const n = `${gn} + ${i}u`;
+    return `if (${n} < u.N) { ${writeOne(f, `${v}.${c}`, gm, n)} }`;
+  });
+  return `{\n        ${comps.join("\n        ")}\n      }`;
+}
+
+/** Epilogue for one element (scalar C). */
+function writeOne(f: KernelFlags, v: string, gm: string, gn: string): string {
+  const idx = `offC + ${gm} * u.N + ${gn}`;
+  return `var s = ${v};${f.bias ? ` s = s + Bias[${gn}];` : ""}${f.pre ? ` P[${idx}] = s;` : ""}${
+    f.gelu ? " s = gelu1(s);" : ""
+  } C[${idx}] = s;`;
+}
+
+function tileProgram(c: TileConfig, f: KernelFlags): Program {
+  const key = `matmul:tile:${c.BM}x${c.BN}x${c.BK}:${c.TM}x${c.TN}:u${c.unroll ?? c.BK}:${flagsKey(f)}`;
+  return { key, code: () => tileWgsl(c, f) };
+}
+
+function tileWgsl(c: TileConfig, f: KernelFlags): string {
+  const { BM, BN, BK, TM, TN } = c;
+  const TX = BN / TN, TY = BM / TM, NT = TX * TY;
+  const MA = BM / 4, NB = BN / 4; // vec4s per k-row of the workgroup tiles
+  const { decl, batch } = header(f);
+  const out: string[] = [];
+  const emit = (s: string) => out.push(s);
+
+  // Global → register loads. Slot i of a thread covers unit l = tid + i·NT of the tile; a unit is 4
+  // elements held in one vec4 register: 4 consecutive d (M or N) at one k, except for a vec4 load along
+  // K. (r, q): the unit's coordinates, fixed for the whole kernel.
+  interface Slots {
+    decl: string[];
+    load: (k0: string) => string[];
+    store: string[];
+  }
+  const slots = (op: "A" | "B"): Slots => {
+    const isA = op === "A";
+    const trans = isA ? f.transA : f.transB;
+    const vec = isA ? f.vecA : f.vecB;
+    const D = isA ? BM : BN; // tile extent along the operand's non-K dimension
+    const DV = D / 4;
+    const S = isA ? "As" : "Bs";
+    const R = isA ? "ra" : "rb";
+    const dimN = isA ? "u.M" : "u.N";
+    const base = isA ? "m0" : "n0";
+    const off = isA ? "offA" : "offB";
+    // Contiguous dimension: K for (A, not transposed) and (B, transposed), else the M/N dimension.
+    const kContig = isA ? !trans : trans;
+    const units = (D * BK) / 4;
+    const count = Math.ceil(units / NT);
+    const guard = units % NT !== 0;
+    const decl: string[] = [];
+    const load: string[] = [];
+    const store: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const l = `${R}l${i}`, r = `${R}r${i}`, q = `${R}q${i}`, reg = `${R}${i}`;
+      decl.push(`let ${l} = tid + ${i * NT}u;`);
+      decl.push(`var ${reg} = vec4<f32>(0.0);`);
+      let body: string, st: string;
+      if (vec && kContig) {
+        // r = d, q = k quad: one vec4 along K, stored transposed (4 scalar stores).
+        decl.push(`let ${r} = ${l} / ${BK / 4}u;`, `let ${q} = ${l} % ${BK / 4}u;`);
+        body = `let gd = ${base} + ${r}; let gk = k0 + ${q} * 4u; ` +
+          `if (gd < ${dimN} && gk < kEnd) { ${reg} = vec4<f32>(${op}[${off} / 4u + gd * (u.K / 4u) + gk / 4u]); }`;
+        st = [0, 1, 2, 3].map((c) =>
+          `${S}[(${q} * 4u + ${c}u) * ${DV}u + ${r} / 4u][${r} % 4u] = ${reg}.${"xyzw"[c]};`
+        )
+          .join(" ");
+      } else if (vec) {
+        // r = k, q = d quad: one vec4 along M/N.
+        decl.push(`let ${r} = ${l} / ${DV}u;`, `let ${q} = ${l} % ${DV}u;`);
+        body = `let gk = k0 + ${r}; let gd = ${base} + ${q} * 4u; ` +
+          `if (gk < kEnd && gd < ${dimN}) { ${reg} = vec4<f32>(${op}[${off} / 4u + gk * (${dimN} / 4u) + gd / 4u]); }`;
+        st = `${S}[${r} * ${DV}u + ${q}] = ${reg};`;
+      } else {
+        // r = k, q = d quad: 4 scalar loads. Threads run along the contiguous dimension (k when K is
+        // contiguous, the d quads otherwise) so that each load instruction is coalesced.
+        if (kContig) decl.push(`let ${r} = ${l} % ${BK}u;`, `let ${q} = ${l} / ${BK}u;`);
+        else decl.push(`let ${r} = ${l} / ${DV}u;`, `let ${q} = ${l} % ${DV}u;`);
+        const at = (c: number) =>
+          kContig ? `${off} + (gd + ${c}u) * u.K + gk` : `${off} + gk * ${dimN} + gd + ${c}u`;
+        body = `let gk = k0 + ${r}; let gd = ${base} + ${q} * 4u; if (gk < kEnd) { ` +
+          [0, 1, 2, 3].map((c) => `if (gd + ${c}u < ${dimN}) { ${reg}.${"xyzw"[c]} = f32(${op}[${at(c)}]); }`)
+            .join(" ") +
+          " }";
+        st = `${S}[${r} * ${DV}u + ${q}] = ${reg};`;
+      }
+      const full = (k0: string) => `{ let k0 = ${k0}; ${reg} = vec4<f32>(0.0); ${body} }`;
+      load.push(guard ? `if (${l} < ${units}u) ${full("K0")}` : full("K0"));
+      store.push(guard ? `if (${l} < ${units}u) { ${st} }` : st);
+    }
+    return { decl, load: (k0: string) => load.map((x) => x.replace("K0", k0)), store };
+  };
+  const sa = slots("A"), sb = slots("B");
+
+  emit(`${decl}
+var<workgroup> As: array<vec4<f32>, ${BK * MA}>;
+var<workgroup> Bs: array<vec4<f32>, ${BK * NB}>;
+
+@compute @workgroup_size(${NT})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
+  ${batch}
+  let m0 = wid.y * ${BM}u;
+  let n0 = wid.x * ${BN}u;
+  let tx = tid % ${TX}u;
+  let ty = tid / ${TX}u;`);
+  for (const s of [...sa.decl, ...sb.decl]) emit(`  ${s}`);
+  for (let m = 0; m < TM; m++) {
+    for (let j = 0; j < TN / 4; j++) emit(`  var acc${m}_${j} = vec4<f32>(0.0);`);
+  }
+  emit(`  let kBegin = ${f.split ? "z * u.kc" : "0u"};
+  let kEnd = ${f.split ? "min(u.K, kBegin + u.kc)" : "u.K"};
+  let nt = (kEnd - kBegin + ${BK - 1}u) / ${BK}u;`);
+  for (const s of [...sa.load("kBegin"), ...sb.load("kBegin")]) emit(`  ${s}`);
+  emit(`  for (var t = 0u; t < nt; t++) {
+    workgroupBarrier();`);
+  for (const s of [...sa.store, ...sb.store]) emit(`    ${s}`);
+  emit(`    workgroupBarrier();
+    if (t + 1u < nt) {`);
+  for (const s of [...sa.load(`kBegin + (t + 1u) * ${BK}u`), ...sb.load(`kBegin + (t + 1u) * ${BK}u`)]) {
+    emit(`      ${s}`);
+  }
+  emit(`    }`);
+  // The BK-deep step, unrolled U k-steps at a time: TM/4 vec4 reads of A, TN/4 of B, TM·TN/4 vec4 FMAs
+  // per k. With U < BK a loop of constant trip count BK/U runs the unrolled blocks.
+  const U = c.unroll ?? BK;
+  if (U < BK) emit(`    for (var kb = 0u; kb < ${BK / U}u; kb++) {`);
+  const kbA = U < BK ? `kb * ${U * MA}u + ` : "", kbB = U < BK ? `kb * ${U * NB}u + ` : "";
+  for (let kk = 0; kk < U; kk++) {
+    const body: string[] = [];
+    for (let i = 0; i < TM / 4; i++) body.push(`let a${i} = As[${kbA}${kk * MA + i * TY}u + ty];`);
+    for (let j = 0; j < TN / 4; j++) body.push(`let b${j} = Bs[${kbB}${kk * NB + j * TX}u + tx];`);
+    for (let i = 0; i < TM / 4; i++) {
+      for (let r = 0; r < 4; r++) {
+        for (let j = 0; j < TN / 4; j++) {
+          const acc = `acc${i * 4 + r}_${j}`;
+          body.push(`${acc} = fma(b${j}, vec4<f32>(a${i}.${"xyzw"[r]}), ${acc});`);
+        }
+      }
+    }
+    emit(`    {\n      ${body.join("\n      ")}\n    }`);
+  }
+  if (U < BK) emit(`    }`);
+  emit(`  }`);
+  // Epilogue: thread rows (ty + i·TY)·4 + r, column quads (tx + j·TX)·4.
+  for (let i = 0; i < TM / 4; i++) {
+    for (let r = 0; r < 4; r++) {
+      const lines: string[] = [];
+      for (let j = 0; j < TN / 4; j++) {
+        lines.push(`{
+      let gn = n0 + (tx + ${j * TX}u) * 4u;
+      ${writeQuad(f, `acc${i * 4 + r}_${j}`, "gm", "gn")}
+    }`);
+      }
+      emit(`  {
+    let gm = m0 + (ty + ${i * TY}u) * 4u + ${r}u;
+    if (gm < u.M) {
+    ${lines.join("\n    ")}
+    }
+  }`);
+    }
+  }
+  emit(`}`);
+  return out.join("\n");
+}
+
+function gemvProgram(rows: number, f: KernelFlags): Program {
+  // A's layout is a runtime stride pair (u.am, u.ak) except for vec4 loads, so transA is not in the key.
+  const g = { ...f, transA: false };
+  return { key: `matmul:gemv:r${rows}:${flagsKey(g)}`, code: () => gemvWgsl(rows, g) };
+}
+
+function gemvWgsl(R: number, f: KernelFlags): string {
+  const { decl, batch } = header(f);
+  const L = GEMV_LANES;
+  const rows = [...Array(R).keys()];
+  // Scalar reads of A through its strides along m and k (u.am, u.ak), whichever way it is stored.
+  const aRead = (row: string, k: string) => `f32(A[offA + ${row} * u.am + (${k}) * u.ak])`;
+  const lines: string[] = [];
+  if (!f.transB) {
+    // B is [K, N], contiguous along n: 16 column quads × 16 k-lanes; each thread 4 columns as a vec4.
+    const bRead = f.vecB
+      ? `vec4<f32>(B[offB / 4u + k * (u.N / 4u) + nq])`
+      : `vec4<f32>(${[0, 1, 2, 3].map((c) => `f32(B[offB + k * u.N + nc${c}])`).join(", ")})`;
+    lines.push(`var<workgroup> red: array<vec4<f32>, ${GEMV_THREADS * Math.min(R, GEMV_NFAST_ROUND)}>;
+
+@compute @workgroup_size(${GEMV_THREADS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
+  ${batch}
+  let m0 = wid.y * ${R}u;
+  let cq = tid % ${L}u;
+  let ks = tid / ${L}u;
+  let n = wid.x * ${4 * L}u + cq * 4u;
+  ${
+      f.vecB
+        ? "let nq = min(n / 4u, u.N / 4u - 1u);"
+        : [0, 1, 2, 3].map((c) => `let nc${c} = min(n + ${c}u, u.N - 1u);`).join("\n  ")
+    }
+  ${f.ta ? rows.map((r) => `let mr${r} = min(m0 + ${r}u, u.M - 1u);`).join("\n  ") : ""}
+  ${rows.map((r) => `var acc${r} = vec4<f32>(0.0);`).join("\n  ")}
+  for (var k = ks; k < u.K; k += ${L}u) {
+    let b = ${bRead};
+    ${
+      rows.map((r) =>
+        f.ta ? `acc${r} = fma(b, vec4<f32>(${aRead(`mr${r}`, "k")}), acc${r});` : `acc${r} += b;`
+      )
+        .join("\n    ")
+    }
+  }`);
+    // Reduction over the 16 k-lanes, RR rows per round: store, then 16·RR threads sum 16 partials each.
+    const RR = Math.min(R, GEMV_NFAST_ROUND);
+    for (let q = 0; q < R / RR; q++) {
+      for (let rr = 0; rr < RR; rr++) lines.push(`  red[${rr * GEMV_THREADS}u + tid] = acc${q * RR + rr};`);
+      const sum = [...Array(L).keys()].map((k) => `red[base + ${k * L}u]`).join(" + ");
+      lines.push(`  workgroupBarrier();
+  if (tid < ${RR * L}u) {
+    let rr = tid / ${L}u;
+    let base = rr * ${GEMV_THREADS}u + tid % ${L}u;
+    let gm = m0 + ${q * RR}u + rr;
+    let gn = wid.x * ${4 * L}u + (tid % ${L}u) * 4u;
+    if (gm < u.M) {
+      let sum = ${sum};
+      ${writeQuad(f, "sum", "gm", "gn")}
+    }
+  }`);
+      if (q + 1 < R / RR) lines.push("  workgroupBarrier();");
+    }
+  } else {
+    // B is [N, K], contiguous along k: 16 k-lanes × 16 columns; vec4 along k when K % 4 == 0.
+    const v = f.vecB;
+    const kStep = v ? "u.K / 4u" : "u.K";
+    const bRead = v ? `vec4<f32>(B[offB / 4u + nn * (u.K / 4u) + k])` : `f32(B[offB + nn * u.K + k])`;
+    const aReadK = (row: string) => {
+      if (!v) return aRead(row, "k");
+      if (f.vecA) return `vec4<f32>(A[offA / 4u + ${row} * (u.K / 4u) + k])`;
+      return `vec4<f32>(${[0, 1, 2, 3].map((c) => aRead(row, `k * 4u + ${c}u`)).join(", ")})`;
+    };
+    lines.push(`var<workgroup> red: array<f32, ${GEMV_THREADS * R}>;
+
+@compute @workgroup_size(${GEMV_THREADS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
+  ${batch}
+  let m0 = wid.y * ${R}u;
+  let ks = tid % ${L}u;
+  let n = wid.x * ${GEMV_THREADS / L}u + tid / ${L}u;
+  let nn = min(n, u.N - 1u);
+  ${rows.map((r) => `let mr${r} = min(m0 + ${r}u, u.M - 1u);`).join("\n  ")}
+  ${rows.map((r) => `var acc${r} = ${v ? "vec4<f32>(0.0)" : "0.0"};`).join("\n  ")}
+  for (var k = ks; k < ${kStep}; k += ${L}u) {
+    let b = ${bRead};
+    ${rows.map((r) => `acc${r} = fma(b, ${aReadK(`mr${r}`)}, acc${r});`).join("\n    ")}
+  }`);
+    // Reduction over the 16 k-lanes of all R rows at once: partials stored lane-major, so the 16·R
+    // summing threads (one per row and column) read consecutive words.
+    for (const r of rows) {
+      lines.push(
+        `  red[${r * GEMV_THREADS}u + ks * ${L}u + tid / ${L}u] = ${
+          v ? `dot(acc${r}, vec4<f32>(1.0))` : `acc${r}`
+        };`,
+      );
+    }
+    const sum = [...Array(L).keys()].map((k) => `red[base + ${k * L}u]`).join(" + ");
+    lines.push(`  workgroupBarrier();
+  if (tid < ${R * L}u) {
+    let base = (tid / ${L}u) * ${GEMV_THREADS}u + tid % ${L}u;
+    let gm = m0 + tid / ${L}u;
+    let gn = wid.x * ${GEMV_THREADS / L}u + tid % ${L}u;
+    if (gm < u.M && gn < u.N) {
+      ${writeOne(f, `(${sum})`, "gm", "gn")}
+    }
+  }`);
+  }
+  lines.push("}");
+  return `${decl}\n${lines.join("\n")}`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Dispatch
+// ---------------------------------------------------------------------------------------------------
+
+interface Operand {
+  buffer: GPUBuffer;
+  dtype: DType;
+}
+
+/** One (batched) GEMM: C[z] = op(A[z])·op(B[z]) (+ bias, GELU) for z over the batch. */
+interface GemmSpec {
+  /** null: every element of A is 1 (column sums of B). */
+  a: Operand | null;
+  b: Operand;
+  out: GPUBuffer;
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  /** Merged batch dimensions (≤ 4) with element strides of A and B (0 where broadcast). */
+  batch: { dims: number[]; sa: number[]; sb: number[] };
+  bias?: GPUBuffer;
+  pre?: GPUBuffer;
+  gelu: boolean;
+  config?: MatmulConfig;
+  /** Split-K slices (tiled configurations, batch 1); default from {@linkcode chooseSplitK}. */
+  splitK?: number;
+}
+
+function gemm(rt: Runtime, s: GemmSpec): void {
+  const count = numel(s.batch.dims);
+  if (s.M === 0 || s.N === 0 || count === 0) return;
+  let config = s.config ?? chooseMatmulConfig(rt, s.M, s.N, s.K, count, s.transB);
+  if (config.kind === "gemv" && config.rows === 0) config = { kind: "gemv", rows: gemvRows(s.M, s.transB) };
+  const problem = configProblem(rt, config);
+  if (problem) throw new RangeError(`matmul: ${problem}`);
+  if (!s.a && (config.kind !== "gemv" || s.transB)) {
+    throw new Error("matmul: all-ones A needs gemv, N-major B");
+  }
+  const ta = s.a ? s.a.dtype as "f32" | "f16" : null;
+  const tb = s.b.dtype as "f32" | "f16";
+  const flags: KernelFlags = {
+    transA: s.transA,
+    transB: s.transB,
+    ta,
+    tb,
+    vecA: false,
+    vecB: false,
+    vecC: s.N % 4 === 0,
+    bd: s.batch.dims.length,
+    bias: !!s.bias,
+    gelu: s.gelu,
+    pre: !!s.pre,
+  };
+  let program: Program;
+  let groups: [number, number];
+  const splits = config.kind === "tile" && count === 1
+    ? Math.max(1, Math.min(s.splitK ?? chooseSplitK(config, s.M, s.N, s.K), Math.ceil(s.K / config.BK)))
+    : 1;
+  if (splits > 1 && config.kind === "tile") {
+    // Each slice covers kc (a multiple of BK) of K; partial products go to scratch, then one reduction
+    // kernel sums them and applies the epilogue.
+    const kc = Math.ceil(s.K / splits / config.BK) * config.BK;
+    const n = Math.ceil(s.K / kc);
+    const partial = rt.acquire(n * s.M * s.N * 4);
+    const part: KernelFlags = { ...flags, bias: false, gelu: false, pre: false, bd: 0, split: true };
+    part.vecA = (s.transA ? s.M : s.K) % 4 === 0;
+    part.vecB = (s.transB ? s.K : s.N) % 4 === 0;
+    const u = new Uint32Array(20);
+    u.set([s.M, s.N, s.K, 0, 1, 1, 1, 1]);
+    u[16] = kc;
+    rt.dispatch(
+      tileProgram(config, part),
+      [...(s.a ? [s.a.buffer] : []), s.b.buffer, partial],
+      [Math.ceil(s.N / config.BN), Math.ceil(s.M / config.BM), n],
+      u.buffer,
+    );
+    splitReduce(rt, partial, n, s);
+    rt.release(partial);
+    return;
+  }
+  if (config.kind === "tile") {
+    flags.vecA = (s.transA ? s.M : s.K) % 4 === 0;
+    flags.vecB = (s.transB ? s.K : s.N) % 4 === 0;
+    program = tileProgram(config, flags);
+    groups = [Math.ceil(s.N / config.BN), Math.ceil(s.M / config.BM)];
+  } else {
+    if (s.transB) {
+      flags.vecC = false; // one column per thread: scalar stores
+      flags.vecB = s.K % 4 === 0;
+      flags.vecA = !s.transA && flags.vecB && !!s.a;
+      groups = [Math.ceil(s.N / (GEMV_THREADS / GEMV_LANES)), Math.ceil(s.M / config.rows)];
+    } else {
+      flags.vecB = s.N % 4 === 0;
+      groups = [Math.ceil(s.N / (4 * GEMV_LANES)), Math.ceil(s.M / config.rows)];
+    }
+    program = gemvProgram(config.rows, flags);
+  }
+  const buffers = [...(s.a ? [s.a.buffer] : []), s.b.buffer, s.out];
+  if (s.bias) buffers.push(s.bias);
+  if (s.pre) buffers.push(s.pre);
+  const maxZ = rt.gpu.limits.maxComputeWorkgroupsPerDimension;
+  const u = new Uint32Array(20);
+  u.set([s.M, s.N, s.K, 0]);
+  u.set(s.transA ? [1, s.M] : [s.K, 1], 17); // A's strides along m and k (gemv)
+  const { dims, sa, sb } = s.batch;
+  u.set([...dims, 1, 1, 1, 1].slice(0, 4), 4);
+  u.set([...sa, 0, 0, 0, 0].slice(0, 4), 8);
+  u.set([...sb, 0, 0, 0, 0].slice(0, 4), 12);
+  for (let z0 = 0; z0 < count; z0 += maxZ) {
+    u[3] = z0;
+    rt.dispatch(program, buffers, [groups[0], groups[1], Math.min(maxZ, count - z0)], u.slice().buffer);
+  }
+}
+
+function splitReduceProgram(vec: boolean, bias: boolean, gelu: boolean, pre: boolean): Program {
+  const t = vec ? "vec4<f32>" : "f32";
+  return {
+    key: `matmul:split-reduce:${+vec}${+bias}${+gelu}${+pre}`,
+    code: () => {
+      const decls = [`@group(0) @binding(1) var<storage, read> S: array<${t}>;`];
+      decls.push(`@group(0) @binding(2) var<storage, read_write> C: array<${t}>;`);
+      if (bias) decls.push(`@group(0) @binding(${decls.length + 1}) var<storage, read> Bias: array<${t}>;`);
+      if (pre) decls.push(`@group(0) @binding(${decls.length + 1}) var<storage, read_write> P: array<${t}>;`);
+      return `struct U { n: u32, cols: u32, slices: u32, p0: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+${decls.join("\n")}
+${gelu ? GELU_FNS : ""}
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${FLAT_INDEX}
+  if (i >= u.n) { return; }
+  var v = S[i];
+  for (var s = 1u; s < u.slices; s++) { v += S[s * u.n + i]; }
+  ${bias ? "v += Bias[i % u.cols];" : ""}
+  ${pre ? "P[i] = v;" : ""}
+  ${gelu ? `v = gelu${vec ? 4 : 1}(v);` : ""}
+  C[i] = v;
+}`;
+    },
+  };
+}
+
+/** Sums the split-K slices of `partial` into the output, applying the epilogue. */
+function splitReduce(rt: Runtime, partial: GPUBuffer, slices: number, s: GemmSpec): void {
+  const vec = s.N % 4 === 0;
+  const n = (s.M * s.N) / (vec ? 4 : 1), cols = s.N / (vec ? 4 : 1);
+  const buffers = [partial, s.out];
+  if (s.bias) buffers.push(s.bias);
+  if (s.pre) buffers.push(s.pre);
+  rt.dispatch(
+    splitReduceProgram(vec, !!s.bias, s.gelu, !!s.pre),
+    buffers,
+    grid(n, rt),
+    new Uint32Array([n, cols, slices, 0]).buffer,
+  );
+}
+
+/** Merges batch dimensions whose strides chain in both operands and drops size-1 dimensions. */
+function mergeBatch(
+  dims: number[],
+  sa: number[],
+  sb: number[],
+): { dims: number[]; sa: number[]; sb: number[] } {
+  const out = { dims: [] as number[], sa: [] as number[], sb: [] as number[] };
+  for (let i = 0; i < dims.length; i++) {
+    if (dims[i] === 1) continue;
+    const k = out.dims.length - 1;
+    if (k >= 0 && out.sa[k] === sa[i] * dims[i] && out.sb[k] === sb[i] * dims[i]) {
+      out.dims[k] *= dims[i];
+      out.sa[k] = sa[i];
+      out.sb[k] = sb[i];
+    } else {
+      out.dims.push(dims[i]);
+      out.sa.push(sa[i]);
+      out.sb.push(sb[i]);
+    }
+  }
+  if (out.dims.length > 4) {
+    throw new RangeError(`matmul: batch broadcast pattern [${dims.join(", ")}] needs more than 4 dimensions`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------------------------------
+
+/** Transpose flags: A is [..., K, M] with `transA`, B is [..., N, K] with `transB`. */
+export interface TransposeOptions {
+  transA?: boolean;
+  transB?: boolean;
+}
+
+/** Options of {@linkcode matmul}: transposes and the fused epilogue (bias [N], then GELU). */
+export interface MatmulOptions extends TransposeOptions {
+  bias?: Tensor;
+  activation?: "gelu";
+}
+
+/** Options of {@linkcode matmulRaw}: as {@linkcode MatmulOptions}, plus a forced kernel configuration. */
+export interface MatmulRawOptions extends MatmulOptions {
+  config?: MatmulConfigName | MatmulConfig;
+  /** Split-K slices for a single GEMM with a tiled config (1: none); default {@linkcode chooseSplitK}. */
+  splitK?: number;
+}
+
+interface Dims {
+  M: number;
+  N: number;
+  K: number;
+  aBatch: number[];
+  bBatch: number[];
+  batch: number[];
+}
+
+function dimsOf(aShape: readonly number[], bShape: readonly number[], o: TransposeOptions): Dims {
+  if (aShape.length < 2 || bShape.length < 2) {
+    throw new RangeError(
+      `matmul needs rank ≥ 2 operands, got [${aShape.join(", ")}] and [${bShape.join(", ")}]`,
+    );
+  }
+  const [a0, a1] = aShape.slice(-2), [b0, b1] = bShape.slice(-2);
+  const [M, Ka] = o.transA ? [a1, a0] : [a0, a1];
+  const [Kb, N] = o.transB ? [b1, b0] : [b0, b1];
+  if (Ka !== Kb) {
+    throw new RangeError(
+      `matmul: inner dimensions differ: [${aShape.join(", ")}]${o.transA ? "ᵀ" : ""} · [${
+        bShape.join(", ")
+      }]${o.transB ? "ᵀ" : ""}`,
+    );
+  }
+  const aBatch = aShape.slice(0, -2), bBatch = bShape.slice(0, -2);
+  return { M, N, K: Ka, aBatch, bBatch, batch: broadcastShape(aBatch, bBatch) };
+}
+
+/** The output shape of a (batched, broadcast) matmul. */
+export function matmulShape(
+  aShape: readonly number[],
+  bShape: readonly number[],
+  o: TransposeOptions = {},
+): number[] {
+  const d = dimsOf(aShape, bShape, o);
+  return [...d.batch, d.M, d.N];
+}
+
+/** 2·M·N·K·batch: floating-point operations of a matmul. */
+export function matmulFlops(M: number, N: number, K: number, batch = 1): number {
+  return 2 * M * N * K * batch;
+}
+
+function checkInput(t: Tensor, what: string) {
+  if (t.dtype !== "f32" && t.dtype !== "f16") {
+    throw new TypeError(`matmul: ${what} must be f32 or f16, got ${t.dtype}`);
+  }
+  if (t.dtype === "f16" && !t.rt.gpu.f16) {
+    throw new TypeError("matmul: f16 inputs need the shader-f16 feature");
+  }
+}
+
+/** The full GEMM spec of C = op(a)·op(b) with broadcasting (batch folded into M when B is shared). */
+function specOf(
+  a: Tensor,
+  b: Tensor,
+  out: Tensor,
+  o: MatmulRawOptions,
+  pre?: Tensor,
+): GemmSpec {
+  checkInput(a, "A");
+  checkInput(b, "B");
+  const transA = !!o.transA, transB = !!o.transB;
+  const d = dimsOf(a.shape, b.shape, o);
+  if (o.bias) {
+    if (o.bias.dtype !== "f32") throw new TypeError(`matmul: bias must be f32, got ${o.bias.dtype}`);
+    if (o.bias.shape.join() !== `${d.N}`) {
+      throw new RangeError(`matmul: bias [${o.bias.shape.join(", ")}] must be [${d.N}]`);
+    }
+  }
+  const config = typeof o.config === "string" ? MATMUL_CONFIGS[o.config] : o.config;
+  if (o.config !== undefined && !config) throw new RangeError(`matmul: unknown config ${String(o.config)}`);
+  let M = d.M;
+  let batch: GemmSpec["batch"];
+  if (numel(d.bBatch) === 1 && !transA) {
+    // B is one shared matrix: A's batch folds into M (one big GEMM).
+    M *= numel(d.batch);
+    batch = { dims: [], sa: [], sb: [] };
+  } else {
+    const sa = broadcastStrides(d.aBatch, d.batch).map((s) => s * d.M * d.K);
+    const sb = broadcastStrides(d.bBatch, d.batch).map((s) => s * d.K * d.N);
+    batch = mergeBatch(d.batch, sa, sb);
+  }
+  return {
+    a: a,
+    b: b,
+    out: out.buffer,
+    M,
+    N: d.N,
+    K: d.K,
+    transA,
+    transB,
+    batch,
+    bias: o.bias?.buffer,
+    pre: pre?.buffer,
+    gelu: o.activation === "gelu",
+    config,
+    splitK: o.splitK,
+  };
+}
+
+function forward(a: Tensor, b: Tensor, o: MatmulRawOptions, withPre: boolean): { out: Tensor; pre?: Tensor } {
+  if (o.activation !== undefined && o.activation !== "gelu") {
+    throw new RangeError(`matmul: unknown activation ${String(o.activation)}`);
+  }
+  const shape = matmulShape(a.shape, b.shape, o);
+  const out = new Tensor(a.rt, shape);
+  const pre = withPre && o.activation === "gelu" ? new Tensor(a.rt, shape) : undefined;
+  gemm(a.rt, specOf(a, b, out, o, pre));
+  return { out, pre };
+}
+
+/**
+ * C = op(a)·op(b) (+ bias, then GELU), not recorded for autograd; `config` forces a kernel
+ * configuration (a name from {@linkcode MATMUL_CONFIGS} or a custom one). Output is f32.
+ */
+export function matmulRaw(a: Tensor, b: Tensor, options: MatmulRawOptions = {}): Tensor {
+  return forward(a, b, options, false).out;
+}
+
+const geluBackwardProgram: Program = {
+  key: "matmul:gelu-bwd",
+  code: () =>
+    `struct U { n: u32, p0: u32, p1: u32, p2: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> Z: array<f32>;
+@group(0) @binding(2) var<storage, read> G: array<f32>;
+@group(0) @binding(3) var<storage, read_write> O: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${FLAT_INDEX}
+  if (i >= u.n) { return; }
+  let x = Z[i];
+  let g = G[i];
+  let t = tanh(clamp(0.7978845608 * (x + 0.044715 * x * x * x), -15.0, 15.0));
+  O[i] = g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * 0.7978845608 * (1.0 + 0.134145 * x * x));
+}`,
+};
+
+function geluBackward(pre: Tensor, g: Tensor): Tensor {
+  const out = new Tensor(g.rt, g.shape);
+  g.rt.dispatch(
+    geluBackwardProgram,
+    [pre.buffer, g.buffer, out.buffer],
+    grid(g.size, g.rt),
+    new Uint32Array([g.size, 0, 0, 0]).buffer,
+  );
+  return out;
+}
+
+/** Sums g [..., N] over every leading dimension (the bias gradient), with the gemv kernel. */
+function columnSums(g: Tensor): Tensor {
+  const N = g.shape.at(-1)!;
+  const out = new Tensor(g.rt, [N]);
+  gemm(g.rt, {
+    a: null,
+    b: g,
+    out: out.buffer,
+    M: 1,
+    N,
+    K: N === 0 ? 0 : g.size / N,
+    transA: false,
+    transB: false,
+    batch: { dims: [], sa: [], sb: [] },
+    gelu: false,
+    config: { kind: "gemv", rows: 1 },
+  });
+  return out;
+}
+
+/** Reduces a gradient computed over the full batch to an input's shape (a copy-free pass when equal). */
+function reduceTo(full: Tensor, shape: readonly number[]): Tensor {
+  if (full.shape.join() === shape.join()) return full;
+  const r = sumTo(full, shape);
+  full.release();
+  return r;
+}
+
+/** dop(A) contracted back to a's layout: dA = dZ·op(B)ᵀ, or op(B)·dZᵀ when A is transposed. */
+function gradA(a: Tensor, b: Tensor, dz: Tensor, transA: boolean, transB: boolean): Tensor {
+  const full = transA
+    ? matmulRaw(b, dz, { transA: transB, transB: true })
+    : matmulRaw(dz, b, { transB: !transB });
+  return reduceTo(full, a.shape);
+}
+
+/** dB = op(A)ᵀ·dZ (or dZᵀ·op(A) when B is transposed), summed over B's broadcast batch dimensions. */
+function gradB(a: Tensor, b: Tensor, dz: Tensor, transA: boolean, transB: boolean): Tensor {
+  const d = dimsOf(a.shape, b.shape, { transA, transB });
+  const rows = numel(d.batch) * d.M;
+  if (numel(d.bBatch) === 1 && !transA && numel(d.aBatch) === numel(d.batch) && numel(d.batch) > 1) {
+    // Shared weight: fold the batch into the contraction, one GEMM over all batch·M rows.
+    const out = new Tensor(a.rt, b.shape);
+    const none = { dims: [], sa: [], sb: [] };
+    gemm(
+      a.rt,
+      transB
+        ? {
+          a: dz,
+          b: a,
+          out: out.buffer,
+          M: d.N,
+          N: d.K,
+          K: rows,
+          transA: true,
+          transB: false,
+          batch: none,
+          gelu: false,
+        }
+        : {
+          a: a,
+          b: dz,
+          out: out.buffer,
+          M: d.K,
+          N: d.N,
+          K: rows,
+          transA: true,
+          transB: false,
+          batch: none,
+          gelu: false,
+        },
+    );
+    return out;
+  }
+  const full = transB
+    ? matmulRaw(dz, a, { transA: true, transB: transA })
+    : matmulRaw(a, dz, { transA: !transA });
+  return reduceTo(full, b.shape);
+}
+
+/**
+ * Batched matmul C = op(a)·op(b), optionally + bias [N] and then GELU (tanh approximation) fused into
+ * the store; a is [..., M, K] ([..., K, M] with `transA`), b is [..., K, N] ([..., N, K] with `transB`),
+ * batch dimensions broadcast; C is [...batch, M, N], f32. Recorded for autograd (with the fused GELU the
+ * pre-activation is kept until the backward).
+ */
+export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  const transA = !!options.transA, transB = !!options.transB;
+  const bias = options.bias;
+  const inputs = bias ? [a, b, bias] : [a, b];
+  const recording = gradEnabled() && inputs.some((t) => t.requiresGrad);
+  const { out, pre } = forward(a, b, { transA, transB, bias, activation: options.activation }, recording);
+  return record(out, "matmul", inputs, (g) => {
+    const dz = pre ? geluBackward(pre, g) : g;
+    pre?.release();
+    const dA = a.requiresGrad ? gradA(a, b, dz, transA, transB) : null;
+    const dB = b.requiresGrad ? gradB(a, b, dz, transA, transB) : null;
+    const dBias = bias?.requiresGrad ? columnSums(dz) : null;
+    if (dz !== g) dz.release();
+    return bias ? [dA, dB, dBias] : [dA, dB];
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Float64 CPU reference
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Float64 reference of {@linkcode matmul} (row-major data, numpy batch broadcasting), optionally with
+ * the bias and GELU epilogue.
+ */
+export function referenceMatmul(
+  a: ArrayLike<number>,
+  aShape: readonly number[],
+  b: ArrayLike<number>,
+  bShape: readonly number[],
+  options: TransposeOptions & { bias?: ArrayLike<number>; activation?: "gelu" } = {},
+): Float64Array {
+  const { M, N, K, aBatch, bBatch, batch } = dimsOf(aShape, bShape, options);
+  const count = numel(batch);
+  const sa = broadcastStrides(aBatch, batch), sb = broadcastStrides(bBatch, batch);
+  const out = new Float64Array(count * M * N);
+  const [amk, akm] = options.transA ? [1, M] : [K, 1]; // strides of A along m and k
+  const [bkn, bnn] = options.transB ? [1, K] : [N, 1]; // strides of B along k and n
+  for (let z = 0; z < count; z++) {
+    let rem = z, oa = 0, ob = 0;
+    for (let d = batch.length - 1; d >= 0; d--) {
+      const c = rem % batch[d];
+      rem = Math.floor(rem / batch[d]);
+      oa += c * sa[d];
+      ob += c * sb[d];
+    }
+    oa *= M * K;
+    ob *= K * N;
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let s = options.bias ? options.bias[n] : 0;
+        for (let k = 0; k < K; k++) s += a[oa + m * amk + k * akm] * b[ob + k * bkn + n * bnn];
+        if (options.activation === "gelu") {
+          s = 0.5 * s * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (s + 0.044715 * s ** 3)));
+        }
+        out[z * M * N + m * N + n] = s;
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,311 @@
+import assert from "node:assert/strict";
+import { noGrad } from "../autograd.ts";
+import { numel, type Tensor, tensorFrom } from "../tensor.ts";
+import { assertClose, gradCheck, randomValues, testRuntime } from "../testing.ts";
+import {
+  chooseMatmulConfig,
+  chooseSplitK,
+  configProblem,
+  matmul,
+  type MatmulConfig,
+  type MatmulConfigName,
+  matmulFlops,
+  matmulRaw,
+  type MatmulRawOptions,
+  matmulShape,
+  referenceMatmul,
+} from "./matmul.ts";
+
+const rt = await testRuntime();
+
+const TRANSPOSES = [
+  { transA: false, transB: false },
+  { transA: false, transB: true },
+  { transA: true, transB: false },
+  { transA: true, transB: true },
+] as const;
+
+const tname = (o: { transA?: boolean; transB?: boolean }) => `${o.transA ? "T" : "N"}${o.transB ? "T" : "N"}`;
+
+/** Stored shapes of A and B for an M×N×K product with batch prefixes and transposes. */
+function shapes(
+  M: number,
+  N: number,
+  K: number,
+  o: { transA?: boolean; transB?: boolean },
+  aBatch: number[] = [],
+  bBatch: number[] = [],
+): [number[], number[]] {
+  return [[...aBatch, ...(o.transA ? [K, M] : [M, K])], [...bBatch, ...(o.transB ? [N, K] : [K, N])]];
+}
+
+let seed = 1;
+
+/** Runs matmulRaw on random data and compares with the float64 reference. */
+async function checkForward(
+  as: number[],
+  bs: number[],
+  options: MatmulRawOptions & { dtype?: "f32" | "f16"; biasN?: number } = {},
+  tol = 1e-4,
+) {
+  const a = randomValues(numel(as), seed++), b = randomValues(numel(bs), seed++);
+  const dtype = options.dtype ?? "f32";
+  const ta = tensorFrom(rt, a, as, { dtype }), tb = tensorFrom(rt, b, bs, { dtype });
+  const biasData = options.biasN !== undefined ? randomValues(options.biasN, seed++) : undefined;
+  const bias = biasData ? tensorFrom(rt, biasData, [biasData.length]) : undefined;
+  const out = matmulRaw(ta, tb, { ...options, bias });
+  const what = `[${as}]·[${bs}] ${tname(options)} ${
+    typeof options.config === "object" ? JSON.stringify(options.config) : options.config ?? "auto"
+  }${bias ? " +bias" : ""}${options.activation ? ` ${options.activation}` : ""} ${dtype}`;
+  assert.deepEqual(out.shape, matmulShape(as, bs, options), what);
+  // f16: compare against the reference on the f16-rounded inputs.
+  const round = (x: Float64Array) => (dtype === "f16" ? Float64Array.from(Float16Array.from(x)) : x);
+  const expected = referenceMatmul(round(a), as, round(b), bs, { ...options, bias: biasData });
+  assertClose(await out.toArray(), expected, tol, what);
+  for (const t of [ta, tb, bias, out]) t?.release();
+}
+
+// Dimensions that are multiples of 4 (vec4 loads and stores) but of no tile size, with bounds checks on
+// every side; [132, 136, 44] spans two tiles of every configuration in M and N.
+const ALIGNED: [number, number, number][] = [[132, 136, 44], [36, 20, 44], [4, 8, 12]];
+// Shapes that are not multiples of any tile size nor of 4 (the scalar-load kernels).
+const ODD: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 33, 65], [130, 129, 67]];
+
+const CONFIGS: MatmulConfigName[] = ["128x128", "128x64", "64x128", "64x64", "gemv"];
+// The gemv kernel with 16 rows per workgroup (the N-major variant then reduces in several rounds).
+const GEMV16: MatmulConfig = { kind: "gemv", rows: 16 };
+
+Deno.test("referenceMatmul, matmulShape and matmulFlops", () => {
+  // [[1,2],[3,4]]·[[5,6],[7,8]] = [[19,22],[43,50]]
+  assert.deepEqual([...referenceMatmul([1, 2, 3, 4], [2, 2], [5, 6, 7, 8], [2, 2])], [19, 22, 43, 50]);
+  // transposes read the same matrices from transposed storage
+  assert.deepEqual(
+    [...referenceMatmul([1, 3, 2, 4], [2, 2], [5, 7, 6, 8], [2, 2], { transA: true, transB: true })],
+    [19, 22, 43, 50],
+  );
+  assert.deepEqual(matmulShape([2, 3, 4, 5], [5, 6]), [2, 3, 4, 6]);
+  assert.deepEqual(matmulShape([2, 1, 4, 5], [3, 6, 5], { transB: true }), [2, 3, 4, 6]);
+  assert.deepEqual(matmulShape([5, 4], [7, 5, 6], { transA: true }), [7, 4, 6]);
+  assert.throws(() => matmulShape([4, 5], [6, 7]), /inner dimensions/);
+  assert.throws(() => matmulShape([2, 4, 5], [3, 5, 7]), /cannot be broadcast/);
+  assert.throws(() => matmulShape([5], [5, 7]), /rank ≥ 2/);
+  assert.equal(matmulFlops(2, 3, 4, 5), 240);
+  assert.equal(matmulFlops(2, 3, 4), 48);
+});
+
+Deno.test("config heuristic and limits", () => {
+  assert.deepEqual(chooseMatmulConfig(rt, 1, 768, 768), { kind: "gemv", rows: 1 });
+  assert.deepEqual(chooseMatmulConfig(rt, 12, 768, 768), { kind: "gemv", rows: 4 });
+  assert.deepEqual(chooseMatmulConfig(rt, 12, 768, 768, 1, true), { kind: "gemv", rows: 16 });
+  assert.deepEqual(chooseMatmulConfig(rt, 3, 768, 768), { kind: "gemv", rows: 4 });
+  assert.equal((chooseMatmulConfig(rt, 100, 100, 100) as { BM: number }).BM, 64);
+  assert.deepEqual(chooseMatmulConfig(rt, 4096, 4096, 512), {
+    kind: "tile",
+    BM: 128,
+    BN: 128,
+    BK: 16,
+    TM: 8,
+    TN: 8,
+  });
+  assert.deepEqual(chooseMatmulConfig(rt, 2048, 512, 512), {
+    kind: "tile",
+    BM: 128,
+    BN: 64,
+    BK: 16,
+    TM: 8,
+    TN: 4,
+  });
+  // split-K only for single GEMMs with few tiles and a long K (weight gradients)
+  assert.deepEqual(chooseMatmulConfig(rt, 768, 768, 8192), {
+    kind: "tile",
+    BM: 128,
+    BN: 128,
+    BK: 16,
+    TM: 8,
+    TN: 8,
+  });
+  assert.equal(chooseSplitK(chooseMatmulConfig(rt, 768, 768, 8192), 768, 768, 8192), 7);
+  assert.equal(chooseSplitK(chooseMatmulConfig(rt, 768, 768, 8192, 4), 768, 768, 8192, 4), 1);
+  assert.equal(chooseSplitK(chooseMatmulConfig(rt, 4096, 4096, 4096), 4096, 4096, 4096), 1);
+  assert.equal(chooseSplitK({ kind: "gemv", rows: 4 }, 4, 768, 8192), 1);
+  const huge: MatmulConfig = { kind: "tile", BM: 128, BN: 128, BK: 256, TM: 8, TN: 8 };
+  assert.match(configProblem(rt, huge) ?? "", /workgroup memory/);
+  assert.match(configProblem(rt, { kind: "tile", BM: 64, BN: 64, BK: 16, TM: 3, TN: 4 }) ?? "", /TM and TN/);
+  const a = tensorFrom(rt, [1, 2, 3, 4], [2, 2]);
+  assert.throws(() => matmulRaw(a, a, { config: huge }), /workgroup memory/);
+  assert.throws(() => matmulRaw(a, tensorFrom(rt, [1, 2, 3], [3, 1])), /inner dimensions/);
+  assert.throws(() => matmulRaw(a, a, { bias: tensorFrom(rt, [1, 2, 3], [3]) }), /bias/);
+  assert.throws(() => matmulRaw(a, tensorFrom(rt, [1, 2], [2, 1], { dtype: "i32" })), /f32 or f16/);
+});
+
+Deno.test("forward: every configuration × transpose (vec4 paths)", async () => {
+  for (const config of CONFIGS) {
+    for (const o of TRANSPOSES) {
+      for (const [M, N, K] of ALIGNED) await checkForward(...shapes(M, N, K, o), { ...o, config });
+    }
+  }
+});
+
+Deno.test("forward: scalar loads (odd shapes) and mixed alignment, every transpose", async () => {
+  for (const config of ["64x64", "gemv"] as const) {
+    for (const o of TRANSPOSES) {
+      for (const [M, N, K] of ODD) await checkForward(...shapes(M, N, K, o), { ...o, config });
+    }
+  }
+  for (const o of [TRANSPOSES[0], TRANSPOSES[3]]) {
+    for (const [M, N, K] of ODD) await checkForward(...shapes(M, N, K, o), { ...o, config: GEMV16 });
+  }
+  // M, N multiples of 4 but not K: vec4 only along M/N, i.e. for A when transposed, B when not.
+  for (const o of [TRANSPOSES[0], TRANSPOSES[3]]) {
+    await checkForward(...shapes(12, 8, 7, o), { ...o, config: "64x64" });
+  }
+  // the adaptive gemv row count (1, 4 and 16 rows per workgroup)
+  for (const M of [1, 3, 6]) await checkForward([M, 9], [9, 10], { config: "gemv" });
+});
+
+Deno.test("forward: a custom tile with fewer load units than threads, and the heuristic", async () => {
+  // A: 32 vec4 units for 16 threads (two slots each); B: 8 units for 16 threads (guarded); unroll 2.
+  const config: MatmulConfig = { kind: "tile", BM: 32, BN: 8, BK: 4, TM: 4, TN: 4, unroll: 2 };
+  for (const o of [TRANSPOSES[0], TRANSPOSES[3]]) {
+    await checkForward(...shapes(35, 17, 9, o), { ...o, config });
+    await checkForward(...shapes(36, 20, 12, o), { ...o, config });
+  }
+  await checkForward([130, 67], [67, 129]);
+  await checkForward([5, 67], [67, 129]);
+});
+
+Deno.test("forward: batched with broadcasting", async () => {
+  const cases: [number[], number[], number, number, number][] = [
+    [[2, 3], [], 5, 7, 9], // shared B: batch folded into M
+    [[2, 3], [], 20, 7, 9], // the same through the tiled kernel
+    [[4], [4], 5, 7, 9], // [B,M,K]·[B,K,N]
+    [[4], [4], 20, 7, 9],
+    [[], [3], 6, 5, 7], // shared A
+    [[], [3], 20, 5, 7],
+    [[2, 1], [1, 3], 5, 6, 7], // two batch dims broadcast against each other
+    [[3, 1, 2], [4, 1], 5, 6, 7], // three, one merged away
+    [[1], [], 5, 6, 7], // size-1 batch
+  ];
+  for (const [aB, bB, M, N, K] of cases) {
+    for (const o of [TRANSPOSES[0], TRANSPOSES[3]]) {
+      await checkForward(...shapes(M, N, K, o, aB, bB), { ...o });
+    }
+  }
+  for (const o of TRANSPOSES) await checkForward(...shapes(20, 7, 9, o, [4], [4]), { ...o, config: "64x64" });
+  await checkForward(...shapes(20, 7, 9, TRANSPOSES[0], [2, 1], [1, 3]), { config: "64x64" });
+});
+
+Deno.test("forward: fused bias and GELU epilogue", async () => {
+  for (const config of ["64x64", "gemv"] as const) {
+    await checkForward([19, 13], [13, 21], { config, biasN: 21, activation: "gelu" });
+    await checkForward([19, 12], [20, 12], { config, transB: true, biasN: 20, activation: "gelu" });
+  }
+  // K = 0: only the epilogue remains.
+  await checkForward([19, 0], [0, 21], { config: "gemv", biasN: 21, activation: "gelu" });
+  await checkForward([2, 19, 13], [13, 21], { biasN: 21 }); // bias alone, batch folded into M
+  const empty = matmulRaw(tensorFrom(rt, [], [0, 4]), tensorFrom(rt, new Array(20).fill(1), [4, 5]));
+  assert.deepEqual(empty.shape, [0, 5]);
+});
+
+Deno.test("forward: split-K, with the epilogue applied by the reduction", async () => {
+  for (const o of TRANSPOSES) {
+    const odd = o.transA === o.transB;
+    await checkForward(
+      ...shapes(odd ? 17 : 36, odd ? 33 : 20, odd ? 67 : 44, o),
+      { ...o, config: "64x64", splitK: odd ? 3 : 2, biasN: odd ? 33 : 20, activation: "gelu" },
+    );
+  }
+  await checkForward([17, 67], [67, 33], { config: "64x64", splitK: 100 }); // more slices than k-steps
+  await checkForward([33, 1100], [1100, 18]); // the heuristic splits this one in two
+});
+
+/** Gradient check of matmul for the given stored shapes and options (bias [N] when biasN is set). */
+async function checkGrad(
+  as: number[],
+  bs: number[],
+  o: { transA?: boolean; transB?: boolean; activation?: "gelu"; bias?: boolean },
+) {
+  const N = matmulShape(as, bs, o).at(-1)!;
+  const inputs = [
+    { data: randomValues(numel(as), seed++), shape: as },
+    { data: randomValues(numel(bs), seed++), shape: bs },
+  ];
+  if (o.bias) inputs.push({ data: randomValues(N, seed++), shape: [N] });
+  const opts = { transA: o.transA, transB: o.transB, activation: o.activation };
+  const errors = await gradCheck(
+    rt,
+    inputs,
+    (xs: Tensor[]) => matmul(xs[0], xs[1], { ...opts, bias: xs[2] }),
+    (xs: Float64Array[]) => referenceMatmul(xs[0], as, xs[1], bs, { ...opts, bias: xs[2] }),
+  );
+  errors.forEach((e, i) =>
+    assert.ok(e < 1e-4, `[${as}]·[${bs}] ${tname(o)} ${JSON.stringify(o)}: gradient ${i} error ${e}`)
+  );
+}
+
+Deno.test("backward: every transpose combination (gemv and tiled kernels)", async () => {
+  for (const o of TRANSPOSES) await checkGrad(...shapes(5, 6, 7, o), o);
+  for (const o of [TRANSPOSES[0], TRANSPOSES[3]]) await checkGrad(...shapes(5, 6, 7, o, [3], [3]), o);
+  await checkGrad(...shapes(20, 18, 17, TRANSPOSES[0]), TRANSPOSES[0]);
+  await checkGrad(...shapes(18, 20, 17, TRANSPOSES[3]), TRANSPOSES[3]);
+});
+
+Deno.test("backward: broadcast batch dimensions and a shared weight", async () => {
+  for (const o of TRANSPOSES) {
+    await checkGrad(...shapes(5, 6, 7, o, [2, 2], []), o); // shared B (folded dB when A is not transposed)
+    await checkGrad(...shapes(5, 6, 7, o, [], [3]), o); // shared A
+  }
+  await checkGrad(...shapes(5, 6, 7, TRANSPOSES[0], [2, 1], [1, 3]), TRANSPOSES[0]);
+  await checkGrad(...shapes(5, 6, 7, TRANSPOSES[1], [1, 2], [2, 1]), TRANSPOSES[1]);
+  await checkGrad(...shapes(20, 6, 18, TRANSPOSES[1], [2], []), TRANSPOSES[1]); // tiled, folded dB
+  // A weight gradient over 1030 rows: dW = Xᵀ·dY is one GEMM with K = 1030, split in two.
+  const [x, w] = [randomValues(1030 * 20, seed++), randomValues(20 * 12, seed++)];
+  const [err] = (await gradCheck(
+    rt,
+    [{ data: x, shape: [2, 515, 20] }, { data: w, shape: [20, 12] }],
+    ([a, b]) => matmul(a, b),
+    ([a, b]) => referenceMatmul(a, [2, 515, 20], b, [20, 12]),
+    { only: [1] },
+  )).slice(1);
+  assert.ok(err < 1e-4, `split-K weight gradient error ${err}`);
+});
+
+Deno.test("backward: fused bias and GELU", async () => {
+  await checkGrad([2, 3, 7], [7, 6], { bias: true, activation: "gelu" });
+  await checkGrad([7, 5], [6, 7], { transA: true, transB: true, bias: true, activation: "gelu" });
+  await checkGrad([5, 7], [7, 6], { bias: true });
+  await checkGrad([5, 7], [7, 6], { activation: "gelu" });
+  await checkGrad([20, 17], [17, 18], { bias: true, activation: "gelu" }); // tiled
+  // Without recording no pre-activation is kept and no graph is built.
+  const a = tensorFrom(rt, randomValues(20, 1), [4, 5], { requiresGrad: true });
+  const b = tensorFrom(rt, randomValues(35, 2), [5, 7]);
+  const out = noGrad(() => matmul(a, b, { activation: "gelu" }));
+  assert.equal(out.node, null);
+  assert.equal(matmul(a, b).node?.op, "matmul");
+});
+
+Deno.test({
+  name: "f16 inputs with f32 accumulation",
+  ignore: !rt.gpu.f16,
+  fn: async () => {
+    for (const o of [TRANSPOSES[0], TRANSPOSES[3]]) {
+      await checkForward(...shapes(36, 20, 44, o), { ...o, config: "64x64", dtype: "f16" }, 1e-3);
+    }
+    await checkForward(...shapes(17, 33, 65, {}), { config: "64x64", dtype: "f16" }, 1e-3);
+    await checkForward(...shapes(17, 33, 65, {}), { config: "gemv", dtype: "f16" }, 1e-3);
+    await checkForward(...shapes(12, 20, 36, { transB: true }), {
+      config: "gemv",
+      transB: true,
+      dtype: "f16",
+    }, 1e-3);
+    await checkForward([2, 20, 12], [12, 16], { dtype: "f16", biasN: 16, activation: "gelu" }, 1e-3);
+    // mixed: f16 activations, f32 weights
+    const a = randomValues(6 * 8, 5), b = randomValues(8 * 4, 6);
+    const out = matmulRaw(tensorFrom(rt, a, [6, 8], { dtype: "f16" }), tensorFrom(rt, b, [8, 4]));
+    assertClose(
+      await out.toArray(),
+      referenceMatmul(Float64Array.from(Float16Array.from(a)), [6, 8], b, [8, 4]),
+      1e-3,
+    );
+  },
+});

@@ -1,0 +1,225 @@
+/**
+ * `deno task bench:kernels [--out file.json] [--preset cpu|gpu] [--gpu deno|dawn]` and `deno task bench:gpu`
+ * (the gpu preset): milliseconds, GFLOP/s and the fraction of a roofline measured on the same adapter,
+ * for GEMM (f32, and f16 inputs where `shader-f16` exists), attention, and one full training step of a
+ * small transformer; plus per-dispatch, per-submit and readback overheads.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { writeJsonAtomic } from "../bench/core/fs.ts";
+import { collectProvenance } from "../bench/core/provenance.ts";
+import { type GpuBackend, openGpu } from "../bench/gpu/device.ts";
+import { measureBandwidth, measureFmaPeak, measureOverheads, timeGpu } from "../bench/gpu/measure.ts";
+import { attention } from "../bench/gpu/ops/attention.ts";
+import { MATMUL_CONFIGS, type MatmulConfigName, matmulFlops, matmulRaw } from "../bench/gpu/ops/matmul.ts";
+import { runtimeFor } from "../bench/gpu/runtime.ts";
+import { type DType, tensorFrom } from "../bench/gpu/tensor.ts";
+import { randomValues } from "../bench/gpu/testing.ts";
+import { tinyBatch, tinyModel } from "../bench/gpu/tiny_transformer.ts";
+import { noGrad } from "../bench/gpu/autograd.ts";
+import { runTask, UsageError } from "./_cli.ts";
+
+const USAGE = `usage: deno task bench:kernels [--preset cpu|gpu] [--out results.json] [--gpu deno|dawn]
+
+  --preset cpu   sizes for the software adapter (default for bench:kernels)
+  --preset gpu   sizes for a real GPU (what bench:gpu runs)
+  --out <file>   also write {adapter, roofline, overheads, results} as JSON
+  --gpu <impl>   deno (built-in wgpu, default) or dawn (npm:webgpu, where it loads)`;
+
+/** One measured kernel. */
+interface Result {
+  name: string;
+  dtype: string;
+  shape: number[];
+  ms: number;
+  gflops: number;
+  /** gflops / the measured FMA peak of this adapter. */
+  fraction: number;
+  config?: string;
+}
+
+const PRESETS = {
+  cpu: {
+    gemm: [256, 512, 1024],
+    sweepAt: 256,
+    modelGemms: [[192, 64, 256], [192, 256, 64], [64, 256, 192]] as [number, number, number][],
+    attention: { B: 2, H: 4, S: 48, Dh: 32 },
+    tiny: { vocab: 24, dim: 64, heads: 4, layers: 2, seq: 48, prefix: 32, batch: 4 },
+    fmaGroups: 64,
+    bandwidthMB: 16,
+    minMs: 300,
+  },
+  gpu: {
+    gemm: [256, 512, 1024, 2048, 4096, 8192],
+    sweepAt: 4096,
+    // (tokens × d) · (d × 4d), its transposes, and the head: the shapes of the paper-preset model.
+    modelGemms: [[4096, 512, 2048], [4096, 2048, 512], [512, 2048, 4096], [2048, 512, 4096], [
+      4096,
+      512,
+      32,
+    ]] as [
+      number,
+      number,
+      number,
+    ][],
+    attention: { B: 16, H: 8, S: 320, Dh: 64 },
+    tiny: { vocab: 32, dim: 512, heads: 8, layers: 6, seq: 320, prefix: 256, batch: 16 },
+    fmaGroups: 8192,
+    bandwidthMB: 512,
+    minMs: 400,
+  },
+} as const;
+
+if (import.meta.main) {
+  await runTask("bench:kernels", USAGE, async () => {
+    const { values } = parseArgs({
+      args: Deno.args,
+      options: {
+        preset: { type: "string", default: "cpu" },
+        out: { type: "string" },
+        gpu: { type: "string", default: "deno" },
+        only: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    });
+    if (values.help) return console.log(USAGE);
+    if (values.preset !== "cpu" && values.preset !== "gpu") {
+      throw new UsageError(`--preset must be cpu or gpu`);
+    }
+    if (values.gpu !== "deno" && values.gpu !== "dawn") throw new UsageError(`--gpu must be deno or dawn`);
+    const preset = PRESETS[values.preset];
+    const gpu = await openGpu(values.gpu as GpuBackend);
+    const rt = runtimeFor(gpu);
+    const only = values.only?.split(",");
+    const want = (part: string) => !only || only.includes(part);
+    console.log(`adapter: ${gpu.info.description}${gpu.info.fallback ? " (software fallback)" : ""}`);
+    console.log(`features: ${gpu.info.features.join(", ")}`);
+
+    const fmaGflops = await measureFmaPeak(rt, preset.fmaGroups);
+    const bandwidth = await measureBandwidth(rt, preset.bandwidthMB);
+    const overheads = await measureOverheads(rt, 1000);
+    console.log(
+      `roofline: f32 FMA peak ${fmaGflops.toFixed(1)} GFLOP/s, copy bandwidth ${
+        bandwidth.toFixed(1)
+      } GB/s; ` +
+        `dispatch ${overheads.dispatchUs.toFixed(1)} µs in a shared pass, ${
+          overheads.submitUs.toFixed(1)
+        } µs ` +
+        `with its own submit; readback ${overheads.readbackMs.toFixed(1)} ms`,
+    );
+    const results: Result[] = [];
+    const push = (r: Omit<Result, "fraction">) => {
+      const full = { ...r, fraction: r.gflops / fmaGflops };
+      results.push(full);
+      console.log(
+        `  ${r.name.padEnd(34)} ${r.dtype.padEnd(4)} ${r.ms.toFixed(3).padStart(10)} ms ${
+          r.gflops.toFixed(1).padStart(9)
+        } GFLOP/s ${(full.fraction * 100).toFixed(1).padStart(5)}%`,
+      );
+    };
+
+    const gemm = async (
+      M: number,
+      N: number,
+      K: number,
+      dtype: DType,
+      config?: MatmulConfigName,
+      name = "gemm",
+    ) => {
+      const a = tensorFrom(rt, randomValues(M * K, 1), [M, K], { dtype });
+      const b = tensorFrom(rt, randomValues(K * N, 2), [K, N], { dtype });
+      const ms = await timeGpu(rt, () => noGrad(() => matmulRaw(a, b, { config }).release()), {
+        minMs: preset.minMs,
+      });
+      push({
+        name: `${name} ${M}×${N}×${K}`,
+        dtype,
+        shape: [M, N, K],
+        ms,
+        gflops: matmulFlops(M, N, K) / (ms * 1e6),
+        config,
+      });
+      a.release();
+      b.release();
+    };
+    const dtypes: DType[] = gpu.f16 ? ["f32", "f16"] : ["f32"];
+    if (want("gemm")) {
+      for (const dtype of dtypes) for (const n of preset.gemm) await gemm(n, n, n, dtype);
+    }
+    if (want("sweep")) {
+      for (const name of Object.keys(MATMUL_CONFIGS) as MatmulConfigName[]) {
+        if (name === "gemv") continue;
+        const n = preset.sweepAt;
+        await gemm(n, n, n, "f32", name, `gemm[${name}]`).catch((err) =>
+          console.log(`  gemm[${name}] skipped: ${err.message}`)
+        );
+      }
+    }
+    if (want("model")) {
+      for (const dtype of dtypes) {
+        for (const [M, N, K] of preset.modelGemms) await gemm(M, N, K, dtype, undefined, "model gemm");
+      }
+    }
+    if (want("attention")) {
+      const { B, H, S, Dh } = preset.attention;
+      const shape = [B, H, S, Dh];
+      const n = B * H * S * Dh;
+      const [q, k, v] = [1, 2, 3].map((s) => tensorFrom(rt, randomValues(n, s), shape));
+      const ms = await timeGpu(
+        rt,
+        () => noGrad(() => attention(q, k, v, { prefix: Math.floor(S * 0.8) }).release()),
+        {
+          minMs: preset.minMs,
+        },
+      );
+      // QKᵀ and PV over the full S×S square: an upper bound of the work the mask allows.
+      push({
+        name: `attention B${B} H${H} S${S} Dh${Dh}`,
+        dtype: "f32",
+        shape,
+        ms,
+        gflops: (4 * B * H * S * S * Dh) / (ms * 1e6),
+      });
+      for (const t of [q, k, v]) t.release();
+    }
+    if (want("train")) {
+      const c = preset.tiny;
+      const model = tinyModel(rt, c, 0);
+      const batch = tinyBatch(rt, c, 1);
+      const ms = await timeGpu(
+        rt,
+        () => void rt.scope(() => model.step(batch.ids, batch.targets, batch.weights)),
+        {
+          minMs: preset.minMs,
+          maxIters: 200,
+        },
+      );
+      push({
+        name: `train step d${c.dim} L${c.layers} S${c.seq} B${c.batch}`,
+        dtype: "f32",
+        shape: [c.batch, c.seq, c.dim, c.layers],
+        ms,
+        gflops: model.flopsPerStep / (ms * 1e6),
+      });
+    }
+    console.log(`dispatches recorded: ${rt.stats.dispatches}, pipelines: ${rt.stats.pipelines}`);
+    if (values.out) {
+      await writeJsonAtomic(values.out, {
+        adapter: {
+          description: gpu.info.description,
+          fallback: gpu.info.fallback,
+          features: gpu.info.features,
+        },
+        roofline: { fmaGflops, bandwidthGBs: bandwidth },
+        overheads,
+        provenance: await collectProvenance({ adapter: gpu.info }),
+        preset: values.preset,
+        results,
+      });
+      console.log(`wrote ${values.out}`);
+    }
+  });
+}
