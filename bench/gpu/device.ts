@@ -6,6 +6,7 @@
  * @module
  */
 
+import { InputError } from "../core/errors.ts";
 import type { AdapterInfo } from "../core/provenance.ts";
 
 /** Which WebGPU implementation to use. */
@@ -27,8 +28,11 @@ export interface Gpu {
   errors: string[];
 }
 
-/** No WebGPU adapter could be found. The message says what to install. */
-export class NoGpuError extends Error {
+/**
+ * No WebGPU adapter could be found. The message says what to install. It is an InputError so that task
+ * entry points print it as one line rather than a stack trace: the fix is in the environment, not the code.
+ */
+export class NoGpuError extends InputError {
   constructor(message: string) {
     super(message);
     this.name = "NoGpuError";
@@ -55,7 +59,7 @@ async function requestAdapter(backend: GpuBackend): Promise<GPUAdapter | null> {
     return await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
   }
   // Dawn is optional: loaded only when asked for, and it refuses Mesa's software Vulkan.
-  const mod = await import("npm:webgpu@0.3.8" as string).catch((err) => {
+  const mod = await import("npm:webgpu@0.4.0" as string).catch((err) => {
     throw new NoGpuError(`--gpu dawn: npm:webgpu could not be loaded (${(err as Error).message})`);
   });
   const gpu = mod.create([]) as GPU;
@@ -65,6 +69,11 @@ async function requestAdapter(backend: GpuBackend): Promise<GPUAdapter | null> {
 /** Opens a device on the best adapter of `backend`, asking for its real limits and useful features. */
 export async function openGpu(backend: GpuBackend = "deno"): Promise<Gpu> {
   const adapter = await requestAdapter(backend);
+  if (!adapter && backend === "dawn") {
+    throw new NoGpuError(
+      "--gpu dawn: Dawn found no adapter (it refuses Mesa's software adapters); use the default --gpu deno there",
+    );
+  }
   if (!adapter) {
     throw new NoGpuError(
       "no WebGPU adapter found. On Debian/Ubuntu without a GPU install Mesa's software Vulkan driver " +
