@@ -98,10 +98,15 @@ export function stripAnsi(text: string): string {
  *
  * @param script Absolute path of the task script.
  * @param args Its command-line arguments.
+ * @param permissions The `--allow-*` flags (default: those of `eval` and `compare`).
  */
-export async function runScript(script: string, args: readonly string[]): Promise<Run> {
+export async function runScript(
+  script: string,
+  args: readonly string[],
+  permissions: readonly string[] = ["--allow-read", "--allow-write", "--allow-run=git", "--allow-env"],
+): Promise<Run> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-run=git", "--allow-env", script, ...args],
+    args: ["run", ...permissions, script, ...args],
     cwd: REPO_ROOT,
     env: { NO_COLOR: "1" },
     stdout: "piped",

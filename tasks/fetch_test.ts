@@ -1,36 +1,21 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { HAVE_REAL_AGEDB_SPLIT, makeZip, REAL_AGEDB_SPLIT, tinyJpeg } from "../datasets/_raw_fixtures.ts";
-import { assertRefused, exists, REPO_ROOT, type Run, stripAnsi, withTempDir } from "./_testing.ts";
+import { assertRefused, exists, REPO_ROOT, type Run, runScript, withTempDir } from "./_testing.ts";
 
 const SCRIPT = join(REPO_ROOT, "tasks", "fetch.ts");
 
 /** Runs `deno task fetch` as the task does (same permissions), from the repository root. */
-async function fetchTask(args: readonly string[]): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-net",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      "--allow-run",
-      SCRIPT,
-      ...args,
-    ],
-    cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: stripAnsi(dec.decode(out.stdout)),
-    stderr: stripAnsi(dec.decode(out.stderr)),
-  };
+function fetchTask(args: readonly string[]): Promise<Run> {
+  return runScript(SCRIPT, args, [
+    "--allow-read",
+    "--allow-write",
+    "--allow-net",
+    "--allow-env",
+    "--allow-ffi",
+    "--allow-sys",
+    "--allow-run",
+  ]);
 }
 
 Deno.test("fetch: a generated dataset needs no fetch; usage errors exit 2", async () => {
