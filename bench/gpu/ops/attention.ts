@@ -150,6 +150,161 @@ fn main(${PARAMS}) {
   };
 }
 
+/** Tuning knobs of the tiled forward (exported for benchmarks; `tiled: false` forces the per-query kernel). */
+export const attentionTuning = { tiled: true, queriesPerBlock: 32, threadsPerQuery: 4, maxKeysPerBlock: 32 };
+
+/** The tiled forward's shape for head dimension `dh`, or null where it does not apply. */
+interface Tile {
+  bq: number;
+  t: number;
+  bk: number;
+  /** Padded head dimension: a multiple of 4·t, so each thread owns r = dp / (4t) vec4 slots. */
+  dp: number;
+}
+
+/** The largest head dimension the tiled forward takes (larger ones use the per-query kernel). */
+export const MAX_TILED_HEAD_DIM = 128;
+
+function tileFor(dh: number, storageLimit: number | undefined): Tile | null {
+  const { tiled, queriesPerBlock: bq, threadsPerQuery: t, maxKeysPerBlock } = attentionTuning;
+  if (!tiled || dh > MAX_TILED_HEAD_DIM) return null;
+  const dp = Math.ceil(dh / (4 * t)) * 4 * t;
+  const limit = storageLimit ?? 16384;
+  for (let bk = maxKeysPerBlock; bk >= 8; bk /= 2) {
+    if (2 * bk * dp * 4 + bq * bk * t * 4 <= limit) return { bq, t, bk, dp };
+  }
+  return null;
+}
+
+/**
+ * Tiled forward (FlashAttention-style): one workgroup of bq·t threads per (batch·head, block of bq
+ * queries). Each query's row is split over t threads, each holding dp/(4t) vec4 slots of the (scaled)
+ * query and of the output accumulator in registers (slot r·t + p of thread p, so the t threads of a
+ * query read adjacent vec4s). Keys are taken in blocks of bk, their K and V rows staged in workgroup
+ * memory and shared by all queries of the block; each thread writes its partial dot products, the t
+ * partials of a score are summed after a barrier, and the online softmax runs per query as in the
+ * per-query kernel. Key blocks past max(last query + 1, prefix) are skipped: no query of the block sees
+ * them.
+ */
+function forwardTiledProgram(dh: number, tile: Tile, saveLse: boolean): Program {
+  const { bq, t, bk, dp } = tile;
+  const nt = bq * t, r = dp / (4 * t), dp4 = dp / 4;
+  const vec = dh % 4 === 0;
+  const dh4 = dh / 4;
+  const arr = vec ? "array<vec4<f32>>" : "array<f32>";
+  const rs = Array.from({ length: r }, (_, x) => x);
+  const ks = Array.from({ length: bk }, (_, x) => x);
+  // The vec4 slot index (within a padded row of dp4) of slot x of this thread.
+  const slot = (x: number) => `${x * t}u + p`;
+  const loadQ = (x: number) =>
+    vec
+      ? `select(vec4<f32>(0.0), Q[qrow + min(${slot(x)}, ${dh4 - 1}u)], ${slot(x)} < ${dh4}u)`
+      : `vec4<f32>(${[0, 1, 2, 3].map((c) => `ldq(qrow, (${slot(x)}) * 4u + ${c}u)`).join(", ")})`;
+  const store = (x: number) =>
+    vec
+      ? `if (${slot(x)} < ${dh4}u) { O[qrow + ${slot(x)}] = o${x} * inv; }`
+      : `for (var c = 0u; c < 4u; c++) { let d = (${slot(x)}) * 4u + c; if (d < ${dh}u) { O[qrow + d] = o${x}[c] * inv; } }`;
+  const partIdx = (kk: number) => `(qi * ${bk}u + ${kk}u) * ${t}u`;
+  return {
+    key: `attention:fwd-tiled:${dh}:${bq}:${t}:${bk}:${saveLse ? "lse" : "nolse"}`,
+    code: () =>
+      `${UNIFORMS}
+@group(0) @binding(1) var<storage, read> Q: ${arr};
+@group(0) @binding(2) var<storage, read> K: ${arr};
+@group(0) @binding(3) var<storage, read> V: ${arr};
+@group(0) @binding(4) var<storage, read_write> O: ${arr};
+${saveLse ? "@group(0) @binding(5) var<storage, read_write> LSE: array<f32>;" : ""}
+var<workgroup> ks: array<vec4<f32>, ${bk * dp4}>;
+var<workgroup> vs: array<vec4<f32>, ${bk * dp4}>;
+var<workgroup> part: array<f32, ${bq * bk * t}>;
+${vec ? "" : `fn ldq(base: u32, d: u32) -> f32 { if (d < ${dh}u) { return Q[base + d]; } return 0.0; }`}
+// Workgroup w = (bh, block of queries q0 …): keys j < max(i + 1, prefix) of K/V rows bh·skv + j.
+@compute @workgroup_size(${nt})
+fn main(${PARAMS}) {
+  let w = wid.x + wid.y * nwg.x;
+  if (w >= u.groups) { return; }
+  let nqb = (u.sq + ${bq - 1}u) / ${bq}u;
+  let bh = w / nqb;
+  let qb0 = (w % nqb) * ${bq}u;
+  let qi = lid / ${t}u;
+  let p = lid % ${t}u;
+  let i = qb0 + qi;
+  let valid = i < u.sq;
+  let kv0 = bh * u.skv;
+  let qrow = (bh * u.sq + min(i, u.sq - 1u)) * ${vec ? dh4 : dh}u;
+  ${rs.map((x) => `let qv${x} = ${loadQ(x)} * u.scale;`).join("\n  ")}
+  ${rs.map((x) => `var o${x} = vec4<f32>(0.0);`).join(" ")}
+  let nk = max(i + 1u, u.prefix);
+  let nkMax = max(min(qb0 + ${bq}u, u.sq), u.prefix);
+  var m = ${LOWEST};
+  var l = 0.0;
+  for (var k0 = 0u; k0 < nkMax; k0 += ${bk}u) {
+    ${
+        vec
+          ? `for (var e = lid; e < ${bk * dp4}u; e += ${nt}u) {
+      let j = k0 + e / ${dp4}u;
+      let d4 = e % ${dp4}u;
+      var kv = vec4<f32>(0.0);
+      var vv = vec4<f32>(0.0);
+      if (j < nkMax && d4 < ${dh4}u) {
+        let g = (kv0 + j) * ${dh4}u + d4;
+        kv = K[g];
+        vv = V[g];
+      }
+      ks[e] = kv;
+      vs[e] = vv;
+    }`
+          : `for (var e = lid; e < ${bk * dp}u; e += ${nt}u) {
+      let j = k0 + e / ${dp}u;
+      let d = e % ${dp}u;
+      var kv = 0.0;
+      var vv = 0.0;
+      if (j < nkMax && d < ${dh}u) {
+        let g = (kv0 + j) * ${dh}u + d;
+        kv = K[g];
+        vv = V[g];
+      }
+      ks[e / 4u][e % 4u] = kv;
+      vs[e / 4u][e % 4u] = vv;
+    }`
+      }
+    workgroupBarrier();
+    ${
+        ks.map((kk) =>
+          `part[${partIdx(kk)} + p] = ${
+            rs.map((x) => `dot(qv${x}, ks[${kk * dp4}u + ${slot(x)}])`).join(" + ")
+          };`
+        ).join("\n    ")
+      }
+    workgroupBarrier();
+    ${
+        ks.map((kk) =>
+          `let s${kk} = select(${LOWEST}, ${
+            Array.from({ length: t }, (_, c) => `part[${partIdx(kk)} + ${c}u]`).join(" + ")
+          }, k0 + ${kk}u < nk);`
+        ).join("\n    ")
+      }
+    let mNew = max(m, max(${ks.map((kk) => `s${kk}`).reduce((a, b) => `max(${a}, ${b})`)}, ${LOWEST}));
+    let alpha = exp(m - mNew);
+    ${ks.map((kk) => `let p${kk} = select(0.0, exp(s${kk} - mNew), k0 + ${kk}u < nk);`).join("\n    ")}
+    l = l * alpha + ${ks.map((kk) => `p${kk}`).join(" + ")};
+    ${
+        rs.map((x) =>
+          `o${x} = o${x} * alpha${ks.map((kk) => ` + p${kk} * vs[${kk * dp4}u + ${slot(x)}]`).join("")};`
+        ).join("\n    ")
+      }
+    m = mNew;
+    workgroupBarrier();
+  }
+  if (valid) {
+    let inv = 1.0 / l;
+    ${rs.map(store).join("\n    ")}
+    ${saveLse ? `if (p == 0u) { LSE[bh * u.sq + i] = m + log(l); }` : ""}
+  }
+}`,
+  };
+}
+
 function backwardQProgram(dpt: number): Program {
   return {
     key: `attention:bwd-q:${dpt}`,
@@ -328,13 +483,24 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const out = new Tensor(rt, q.shape);
   const u = uniforms(groups, s, s, dh, prefix, scale);
   const wgs = grid(groups, rt, 1);
+  const tile = tileFor(dh, rt.gpu.limits.maxComputeWorkgroupStorageSize);
+  const forward = (saveLse: boolean, buffers: GPUBuffer[]) => {
+    if (!tile) return rt.dispatch(forwardProgram(dpt, saveLse), buffers, wgs, u);
+    const blocks = b * h * Math.ceil(s / tile.bq);
+    rt.dispatch(
+      forwardTiledProgram(dh, tile, saveLse),
+      buffers,
+      grid(blocks, rt, 1),
+      uniforms(blocks, s, s, dh, prefix, scale),
+    );
+  };
   if (!gradEnabled() || ![q, k, v].some((t) => t.requiresGrad)) {
-    rt.dispatch(forwardProgram(dpt, false), [q.buffer, k.buffer, v.buffer, out.buffer], wgs, u);
+    forward(false, [q.buffer, k.buffer, v.buffer, out.buffer]);
     return out;
   }
   // The row log-sum-exps, kept for backward (released there).
   const lse = new Tensor(rt, [b, h, s]);
-  rt.dispatch(forwardProgram(dpt, true), [q.buffer, k.buffer, v.buffer, out.buffer, lse.buffer], wgs, u);
+  forward(true, [q.buffer, k.buffer, v.buffer, out.buffer, lse.buffer]);
   return record(out, "attention", [q, k, v], (g) => {
     const dq = new Tensor(rt, q.shape), dk = new Tensor(rt, q.shape), dv = new Tensor(rt, q.shape);
     const dsum = new Tensor(rt, [b, h, s]);

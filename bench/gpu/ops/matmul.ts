@@ -52,6 +52,20 @@ export interface TileConfig {
    * straight-line code). Smaller values loop over unrolled blocks (shorter shaders, faster to compile).
    */
   unroll?: number;
+  /**
+   * Double-buffered workgroup tiles: the prefetched slice is stored into the other buffer after the
+   * current one is consumed, so a k-step needs one barrier instead of two (twice the workgroup memory).
+   */
+  db?: boolean;
+  /**
+   * XOR-swizzle the column quads of an operand stored transposed (A not transposed or B transposed,
+   * vec4 loads along K), so its 4 scalar stores per unit hit distinct banks; needs BM (BN) ≥ 32.
+   */
+  swizzle?: boolean;
+  /** L2-friendly order: workgroups walk strips of `group` tile rows (along M), column by column. */
+  group?: number;
+  /** f16 operands stay f16 in workgroup memory (half the bytes), widened to f32 for the FMAs. */
+  half?: boolean;
 }
 
 /**
@@ -83,13 +97,16 @@ export const MATMUL_CONFIGS = {
 /** A configuration name. */
 export type MatmulConfigName = keyof typeof MATMUL_CONFIGS;
 
-/** Workgroup memory a configuration needs, in bytes. */
-export function configWorkgroupBytes(c: MatmulConfig): number {
+/**
+ * Workgroup memory a configuration needs, in bytes, with `f16` operands A / B (which a `half` tile keeps
+ * as f16; by default both are taken as f32, the most a configuration can need).
+ */
+export function configWorkgroupBytes(c: MatmulConfig, f16A = false, f16B = false): number {
   // gemv: the larger of the N-major (vec4 partials, ≤ 4 rows a round) and K-major (f32, all rows) layouts.
   const rows = c.kind === "gemv" ? c.rows || 16 : 0;
-  return c.kind === "tile"
-    ? 4 * c.BK * (c.BM + c.BN)
-    : GEMV_THREADS * Math.max(16 * Math.min(rows, GEMV_NFAST_ROUND), 4 * rows);
+  if (c.kind !== "tile") return GEMV_THREADS * Math.max(16 * Math.min(rows, GEMV_NFAST_ROUND), 4 * rows);
+  const ea = c.half && f16A ? 2 : 4, eb = c.half && f16B ? 2 : 4;
+  return c.BK * (c.BM * ea + c.BN * eb) * (c.db ? 2 : 1);
 }
 
 /** Threads per workgroup of a configuration. */
@@ -98,7 +115,7 @@ export function configThreads(c: MatmulConfig): number {
 }
 
 /** Why a configuration cannot run on this device (or is malformed), or null when it can. */
-export function configProblem(rt: Runtime, c: MatmulConfig): string | null {
+export function configProblem(rt: Runtime, c: MatmulConfig, f16A = false, f16B = false): string | null {
   if (c.kind === "gemv") {
     return [0, 1, 2, 4, 8, 16].includes(c.rows) ? null : `gemv rows must be 1, 2, 4, 8 or 16 (got ${c.rows})`;
   }
@@ -113,7 +130,10 @@ export function configProblem(rt: Runtime, c: MatmulConfig): string | null {
   if (threads > rt.gpu.limits.maxComputeInvocationsPerWorkgroup) {
     return `${threads} threads exceed maxComputeInvocationsPerWorkgroup ${rt.gpu.limits.maxComputeInvocationsPerWorkgroup}`;
   }
-  const bytes = configWorkgroupBytes(c);
+  if (c.group !== undefined && (!Number.isInteger(c.group) || c.group < 1)) {
+    return `group ${c.group} must be a positive integer`;
+  }
+  const bytes = configWorkgroupBytes(c, f16A, f16B);
   if (bytes > rt.gpu.limits.maxComputeWorkgroupStorageSize) {
     return `${bytes} bytes of workgroup memory exceed ${rt.gpu.limits.maxComputeWorkgroupStorageSize}`;
   }
