@@ -9,6 +9,7 @@ import { boneAgeDir, fetchBoneAge, indexBoneAgeFiles, pickImage } from "./boneag
 import type { RemoteFile } from "./fetch.ts";
 import { readPreparedDataset } from "./format.ts";
 import { prepareDataset } from "./prepare.ts";
+import { withTempDir } from "../tasks/_testing.ts";
 
 /** A small grayscale radiograph stand-in (one channel, as RSNA's PNGs). */
 async function grayPng(seed: number): Promise<Uint8Array> {
@@ -90,15 +91,6 @@ async function kaggleZip(): Promise<Uint8Array> {
   ]);
 }
 
-async function withTempDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "dirbench-boneage-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 const loadCtx = (cache: string, extra: Partial<LoadContext> = {}): LoadContext => ({
   cache,
   seed: 0,
@@ -110,7 +102,7 @@ const loadCtx = (cache: string, extra: Partial<LoadContext> = {}): LoadContext =
 const ids = (rows: { id: string }[]) => rows.map((r) => r.id);
 
 Deno.test("boneage-dir: fetch downloads and extracts the official zips (nested ones too); prepare end to end", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("dirbench-boneage-", async (dir) => {
     const zips = await officialZips();
     const files: RemoteFile[] = [];
     for (const [name, bytes] of zips) {
@@ -188,7 +180,7 @@ Deno.test("boneage-dir: fetch downloads and extracts the official zips (nested o
 });
 
 Deno.test("boneage-dir: fetch --from a folder of the official zips, or of their extracted contents, gives the same split", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("dirbench-boneage-", async (dir) => {
     const zips = await officialZips();
     const folder = join(dir, "downloads");
     await writeTree(folder, [...zips].map(([name, data]) => ({ name, data })));
@@ -226,7 +218,7 @@ Deno.test("boneage-dir: fetch --from a folder of the official zips, or of their 
 });
 
 Deno.test("boneage-dir: fetch --from the Kaggle mirror ignores its unlabelled test set", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("dirbench-boneage-", async (dir) => {
     const zip = join(dir, "rsna-bone-age.zip");
     await Deno.writeFile(zip, await kaggleZip());
     const cache = join(dir, "cache");
@@ -252,7 +244,7 @@ Deno.test("boneage-dir: fetch --from the Kaggle mirror ignores its unlabelled te
 });
 
 Deno.test("boneage-dir: malformed CSV rows are InputErrors naming the file and line", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("dirbench-boneage-", async (dir) => {
     const png = await grayPng(1);
     const cases: [string, string, RegExp][] = [
       [
@@ -290,7 +282,7 @@ Deno.test("boneage-dir: malformed CSV rows are InputErrors naming the file and l
 });
 
 Deno.test("boneage-dir: not fetched, an archive given to prepare, and fixed-protocol flags are InputErrors", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("dirbench-boneage-", async (dir) => {
     await assert.rejects(
       () => boneAgeDir.load(loadCtx(dir)),
       (e) =>

@@ -6,6 +6,7 @@ import type { LoadContext } from "./adapter.ts";
 import { readPreparedDataset } from "./format.ts";
 import { fetchImdbMovie, imdbMovieDir, indexMovieFiles, movieLabel } from "./imdb_movie.ts";
 import { prepareDataset } from "./prepare.ts";
+import { withTempDir } from "../tasks/_testing.ts";
 
 /** Latin-1 bytes of a string whose characters are all ≤ U+00FF. */
 function latin1(text: string): Uint8Array {
@@ -59,15 +60,6 @@ async function kaggleFiles(): Promise<FixtureFile[]> {
   ];
 }
 
-async function withTempDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "dirbench-imdb-movie-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 const loadCtx = (cache: string, extra: Partial<LoadContext> = {}): LoadContext => ({
   cache,
   seed: 0,
@@ -97,7 +89,7 @@ Deno.test("imdb-movie-dir: fetch without --from says where to get the data and w
 });
 
 Deno.test("imdb-movie-dir: fetch --from a Kaggle zip, then prepare end to end", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("dirbench-imdb-movie-", async (dir) => {
     const zip = join(dir, "moviepostersimdb.zip");
     await Deno.writeFile(zip, await makeZip(await kaggleFiles()));
     const cache = join(dir, "cache");
@@ -159,7 +151,7 @@ Deno.test("imdb-movie-dir: fetch --from a Kaggle zip, then prepare end to end", 
 });
 
 Deno.test("imdb-movie-dir: prepare --from a folder reads it in place, the same as an import", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("dirbench-imdb-movie-", async (dir) => {
     const files = await kaggleFiles();
     await writeTree(join(dir, "kaggle"), files);
     const direct = await imdbMovieDir.load(loadCtx(join(dir, "empty-cache"), { from: join(dir, "kaggle") }));
@@ -182,7 +174,7 @@ Deno.test("imdb-movie-dir: prepare --from a folder reads it in place, the same a
 });
 
 Deno.test("imdb-movie-dir: missing data, archives given to prepare, and fixed-protocol flags are InputErrors", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("dirbench-imdb-movie-", async (dir) => {
     await assert.rejects(
       () => imdbMovieDir.load(loadCtx(dir)),
       (e) => e instanceof InputError && /not been fetched/.test(e.message),
@@ -205,7 +197,7 @@ Deno.test("imdb-movie-dir: missing data, archives given to prepare, and fixed-pr
 });
 
 Deno.test("imdb-movie-dir: malformed CSV rows are InputErrors naming the file and line", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir("dirbench-imdb-movie-", async (dir) => {
     const poster = await tinyJpeg(1);
     const cases: [string, RegExp][] = [
       [
