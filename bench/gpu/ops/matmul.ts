@@ -10,7 +10,9 @@
  *   TN/4 column quads), reads `vec4`s from workgroup memory, and prefetches the next slice from global
  *   memory into registers while it computes the current one. Global loads are `vec4` along an operand's
  *   contiguous dimension when that dimension is a multiple of 4, scalar otherwise; every load and store
- *   is bounds-checked, so any shape works.
+ *   is bounds-checked, so any shape works. Options: double-buffered tiles (one barrier per k-step),
+ *   XOR-swizzled transposed stores (no bank conflicts), an L2-friendly workgroup order in strips along M,
+ *   and f16 workgroup tiles for f16 operands.
  * - **gemv**: for skinny products (M ≤ 16): a workgroup computes R rows × a strip of columns with K split
  *   over 16 lanes and a workgroup tree reduction; the thread layout follows B's contiguous dimension so
  *   B (the big operand) is read coalesced, and read once per R rows.
@@ -84,6 +86,16 @@ export type MatmulConfig = TileConfig | GemvConfig;
 export const MATMUL_CONFIGS = {
   /** Large shapes: 128×128, BK 16, 8×8 per thread, 256 threads, 16 KiB of workgroup memory. */
   "128x128": { kind: "tile", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
+  /**
+   * Big GEMMs (≥ 1024 tiles of 128×128): 128×128, BK 32, 8×8 per thread, 256 threads, swizzled transposed
+   * stores, 32 KiB of workgroup memory.
+   */
+  "128x128k32": { kind: "tile", BM: 128, BN: 128, BK: 32, TM: 8, TN: 8, swizzle: true },
+  /**
+   * f32 GEMMs in the 128×128 class with K ≥ 1024: 128×128, BK 16, 8×8 per thread, double-buffered
+   * (one barrier per k-step) with swizzled transposed stores, 32 KiB.
+   */
+  "128x128db": { kind: "tile", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, db: true, swizzle: true },
   /** Large-ish shapes: 128×64, BK 16, 8×4 per thread, 256 threads, 12 KiB. */
   "128x64": { kind: "tile", BM: 128, BN: 64, BK: 16, TM: 8, TN: 4 },
   /** Large, narrower in M: 64×128, BK 16, 4×8 per thread, 256 threads, 12 KiB. */
@@ -157,12 +169,23 @@ const MIN_GROUPS = 128;
 /** Smallest K-chunk of one split-K slice. */
 const MIN_SPLIT_K = 512;
 
+/** 128×128 tiles from which a GEMM counts as big (4096² and up): the BK-32 tile. */
+const BIG_TILES = 1024;
+/** Shortest K for which f32 GEMMs of the 128×128 class take the double-buffered tile. */
+const DB_MIN_K = 1024;
+
 /**
  * The heuristic: GEMV-like for M ≤ 16 (1, 4 or 16 rows per workgroup); otherwise the first of 128×128
  * and 128×64 that gives at least 128 workgroups (about one wave on a 132-SM H100/H200), counting the
  * split-K slices a single GEMM with a long K can use (see {@linkcode chooseSplitK}), else 64×64. M is
- * rows per GEMM after batch folding; `batch` is the number of GEMMs in the dispatch. Configurations that
- * do not fit the device's limits are skipped.
+ * rows per GEMM after batch folding; `batch` is the number of GEMMs in the dispatch; `f16`: both inputs
+ * are f16. Configurations that do not fit the device's limits are skipped.
+ *
+ * Within the 128×128 class (H200 sweep, 2026-11-26): big GEMMs (≥ 1024 tiles) take the BK-32 tile
+ * "128x128k32" (f32 4096³ 29.9 and 8192³ 30.4 TFLOP/s against 28.1 for "128x128"; f16 inputs 28.1
+ * against 24.6); other f32 GEMMs with K ≥ 1024 take the double-buffered "128x128db" (27.1–28.1 against
+ * 24.9–25.5 at the model shapes 4096×512×2048, 512×2048×4096, 2048×512×4096; K = 512 was 6% slower).
+ * Both need 32 KiB of workgroup memory; on 16 KiB devices "128x128" remains.
  */
 export function chooseMatmulConfig(
   rt: Runtime,
@@ -171,13 +194,18 @@ export function chooseMatmulConfig(
   K: number,
   batch = 1,
   transB = false,
+  f16 = false,
 ): MatmulConfig {
   if (M <= 16) return { kind: "gemv", rows: gemvRows(M, transB) };
   const maxSplit = batch === 1 ? Math.max(1, Math.floor(K / MIN_SPLIT_K)) : 1;
   for (const name of ["128x128", "128x64"] as const) {
     const c = MATMUL_CONFIGS[name];
     const tiles = Math.ceil(M / c.BM) * Math.ceil(N / c.BN) * batch;
-    if (M >= c.BM && N >= c.BN && tiles * maxSplit >= MIN_GROUPS && !configProblem(rt, c)) return c;
+    if (M >= c.BM && N >= c.BN && tiles * maxSplit >= MIN_GROUPS && !configProblem(rt, c)) {
+      if (name !== "128x128") return c;
+      const better = tiles >= BIG_TILES ? "128x128k32" : !f16 && K >= DB_MIN_K ? "128x128db" : null;
+      return better && !configProblem(rt, MATMUL_CONFIGS[better], f16, f16) ? MATMUL_CONFIGS[better] : c;
+    }
   }
   return MATMUL_CONFIGS["64x64"];
 }
@@ -301,7 +329,12 @@ function writeOne(f: KernelFlags, v: string, gm: string, gn: string): string {
 }
 
 function tileProgram(c: TileConfig, f: KernelFlags): Program {
-  const key = `matmul:tile:${c.BM}x${c.BN}x${c.BK}:${c.TM}x${c.TN}:u${c.unroll ?? c.BK}:${flagsKey(f)}`;
+  const opts = `${c.db ? ":db" : ""}${c.swizzle ? ":sw" : ""}${c.group ? `:g${c.group}` : ""}${
+    c.half ? ":h" : ""
+  }`;
+  const key = `matmul:tile:${c.BM}x${c.BN}x${c.BK}:${c.TM}x${c.TN}:u${c.unroll ?? c.BK}${opts}:${
+    flagsKey(f)
+  }`;
   return { key, code: () => tileWgsl(c, f) };
 }
 
@@ -309,22 +342,35 @@ function tileWgsl(c: TileConfig, f: KernelFlags): string {
   const { BM, BN, BK, TM, TN } = c;
   const TX = BN / TN, TY = BM / TM, NT = TX * TY;
   const MA = BM / 4, NB = BN / 4; // vec4s per k-row of the workgroup tiles
+  const QN = BK / 4; // k quads per slice
+  const bufs = c.db ? 2 : 1;
   const { decl, batch } = header(f);
   const out: string[] = [];
   const emit = (s: string) => out.push(s);
+  // Element type of each operand's workgroup tile (and prefetch registers).
+  const tA = c.half && f.ta === "f16" ? "f16" : "f32";
+  const tB = c.half && f.tb === "f16" ? "f16" : "f32";
+  // XOR swizzle of the column quads in a k-row of an operand stored transposed: k-row k's quad index is
+  // XORed with sw(k) = ((k / 4) · mult) & 7, so the 32 lanes of a warp (QN k-quads × 32/QN rows)
+  // store to 32 distinct banks.
+  const mult = Math.max(1, 8 / QN);
+  const swA = !!c.swizzle && f.vecA && !f.transA && MA % 8 === 0;
+  const swB = !!c.swizzle && f.vecB && f.transB && NB % 8 === 0;
 
   // Global → register loads. Slot i of a thread covers unit l = tid + i·NT of the tile; a unit is 4
   // elements held in one vec4 register: 4 consecutive d (M or N) at one k, except for a vec4 load along
-  // K. (r, q): the unit's coordinates, fixed for the whole kernel.
+  // K. (r, q): the unit's coordinates, fixed for the whole kernel. Stores go to the tile at `SOFF`.
   interface Slots {
     decl: string[];
     load: (k0: string) => string[];
-    store: string[];
+    store: (soff: string) => string[];
   }
   const slots = (op: "A" | "B"): Slots => {
     const isA = op === "A";
     const trans = isA ? f.transA : f.transB;
     const vec = isA ? f.vecA : f.vecB;
+    const t = isA ? tA : tB;
+    const sw = isA ? swA : swB;
     const D = isA ? BM : BN; // tile extent along the operand's non-K dimension
     const DV = D / 4;
     const S = isA ? "As" : "Bs";
@@ -343,54 +389,75 @@ function tileWgsl(c: TileConfig, f: KernelFlags): string {
     for (let i = 0; i < count; i++) {
       const l = `${R}l${i}`, r = `${R}r${i}`, q = `${R}q${i}`, reg = `${R}${i}`;
       decl.push(`let ${l} = tid + ${i * NT}u;`);
-      decl.push(`var ${reg} = vec4<f32>(0.0);`);
+      decl.push(`var ${reg} = vec4<${t}>(0.0);`);
       let body: string, st: string;
       if (vec && kContig) {
         // r = d, q = k quad: one vec4 along K, stored transposed (4 scalar stores).
-        decl.push(`let ${r} = ${l} / ${BK / 4}u;`, `let ${q} = ${l} % ${BK / 4}u;`);
+        decl.push(`let ${r} = ${l} / ${QN}u;`, `let ${q} = ${l} % ${QN}u;`);
+        const col = sw ? `((${r} / 4u) ^ ((${q} * ${mult}u) & 7u))` : `${r} / 4u`;
+        decl.push(`let ${R}c${i} = ${col};`);
         body = `let gd = ${base} + ${r}; let gk = k0 + ${q} * 4u; ` +
-          `if (gd < ${dimN} && gk < kEnd) { ${reg} = vec4<f32>(${op}[${off} / 4u + gd * (u.K / 4u) + gk / 4u]); }`;
-        st = [0, 1, 2, 3].map((c) =>
-          `${S}[(${q} * 4u + ${c}u) * ${DV}u + ${r} / 4u][${r} % 4u] = ${reg}.${"xyzw"[c]};`
+          `if (gd < ${dimN} && gk < kEnd) { ${reg} = vec4<${t}>(${op}[${off} / 4u + gd * (u.K / 4u) + gk / 4u]); }`;
+        st = [0, 1, 2, 3].map((cc) =>
+          `${S}[SOFF(${q} * 4u + ${cc}u) * ${DV}u + ${R}c${i}][${r} % 4u] = ${reg}.${"xyzw"[cc]};`
         )
           .join(" ");
       } else if (vec) {
         // r = k, q = d quad: one vec4 along M/N.
         decl.push(`let ${r} = ${l} / ${DV}u;`, `let ${q} = ${l} % ${DV}u;`);
         body = `let gk = k0 + ${r}; let gd = ${base} + ${q} * 4u; ` +
-          `if (gk < kEnd && gd < ${dimN}) { ${reg} = vec4<f32>(${op}[${off} / 4u + gk * (${dimN} / 4u) + gd / 4u]); }`;
-        st = `${S}[${r} * ${DV}u + ${q}] = ${reg};`;
+          `if (gk < kEnd && gd < ${dimN}) { ${reg} = vec4<${t}>(${op}[${off} / 4u + gk * (${dimN} / 4u) + gd / 4u]); }`;
+        st = `${S}[SOFF${r} * ${DV}u + ${q}] = ${reg};`;
       } else {
         // r = k, q = d quad: 4 scalar loads. Threads run along the contiguous dimension (k when K is
         // contiguous, the d quads otherwise) so that each load instruction is coalesced.
         if (kContig) decl.push(`let ${r} = ${l} % ${BK}u;`, `let ${q} = ${l} / ${BK}u;`);
         else decl.push(`let ${r} = ${l} / ${DV}u;`, `let ${q} = ${l} % ${DV}u;`);
-        const at = (c: number) =>
-          kContig ? `${off} + (gd + ${c}u) * u.K + gk` : `${off} + gk * ${dimN} + gd + ${c}u`;
+        const at = (cc: number) =>
+          kContig ? `${off} + (gd + ${cc}u) * u.K + gk` : `${off} + gk * ${dimN} + gd + ${cc}u`;
         body = `let gk = k0 + ${r}; let gd = ${base} + ${q} * 4u; if (gk < kEnd) { ` +
-          [0, 1, 2, 3].map((c) => `if (gd + ${c}u < ${dimN}) { ${reg}.${"xyzw"[c]} = f32(${op}[${at(c)}]); }`)
+          [0, 1, 2, 3].map((cc) =>
+            `if (gd + ${cc}u < ${dimN}) { ${reg}.${"xyzw"[cc]} = ${t}(${op}[${at(cc)}]); }`
+          )
             .join(" ") +
           " }";
-        st = `${S}[${r} * ${DV}u + ${q}] = ${reg};`;
+        st = `${S}[SOFF${r} * ${DV}u + ${q}] = ${reg};`;
       }
-      const full = (k0: string) => `{ let k0 = ${k0}; ${reg} = vec4<f32>(0.0); ${body} }`;
+      const full = (k0: string) => `{ let k0 = ${k0}; ${reg} = vec4<${t}>(0.0); ${body} }`;
       load.push(guard ? `if (${l} < ${units}u) ${full("K0")}` : full("K0"));
       store.push(guard ? `if (${l} < ${units}u) { ${st} }` : st);
     }
-    return { decl, load: (k0: string) => load.map((x) => x.replace("K0", k0)), store };
+    return {
+      decl,
+      load: (k0: string) => load.map((x) => x.replace("K0", k0)),
+      store: (soff: string) => store.map((x) => x.replaceAll("SOFF", soff)),
+    };
   };
   const sa = slots("A"), sb = slots("B");
+  const grouped = c.group && c.group > 1;
 
   emit(`${decl}
-var<workgroup> As: array<vec4<f32>, ${BK * MA}>;
-var<workgroup> Bs: array<vec4<f32>, ${BK * NB}>;
+var<workgroup> As: array<vec4<${tA}>, ${bufs * BK * MA}>;
+var<workgroup> Bs: array<vec4<${tB}>, ${bufs * BK * NB}>;
 
 @compute @workgroup_size(${NT})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
-  ${batch}
-  let m0 = wid.y * ${BM}u;
-  let n0 = wid.x * ${BN}u;
-  let tx = tid % ${TX}u;
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32${
+    grouped ? ", @builtin(num_workgroups) nwg: vec3u" : ""
+  }) {
+  ${batch}`);
+  if (grouped) {
+    // Strips of G tile rows: consecutive workgroups cover G rows of one tile column, then the next column.
+    emit(`  let gsz = ${c.group}u * nwg.x;
+  let pid = wid.y * nwg.x + wid.x;
+  let g0 = (pid / gsz) * ${c.group}u;
+  let gh = min(nwg.y - g0, ${c.group}u);
+  let m0 = (g0 + (pid % gsz) % gh) * ${BM}u;
+  let n0 = ((pid % gsz) / gh) * ${BN}u;`);
+  } else {
+    emit(`  let m0 = wid.y * ${BM}u;
+  let n0 = wid.x * ${BN}u;`);
+  }
+  emit(`  let tx = tid % ${TX}u;
   let ty = tid / ${TX}u;`);
   for (const s of [...sa.decl, ...sb.decl]) emit(`  ${s}`);
   for (let m = 0; m < TM; m++) {
@@ -400,24 +467,48 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   let kEnd = ${f.split ? "min(u.K, kBegin + u.kc)" : "u.K"};
   let nt = (kEnd - kBegin + ${BK - 1}u) / ${BK}u;`);
   for (const s of [...sa.load("kBegin"), ...sb.load("kBegin")]) emit(`  ${s}`);
-  emit(`  for (var t = 0u; t < nt; t++) {
-    workgroupBarrier();`);
-  for (const s of [...sa.store, ...sb.store]) emit(`    ${s}`);
-  emit(`    workgroupBarrier();
+  const next = `kBegin + (t + 1u) * ${BK}u`;
+  if (c.db) {
+    // Slice t lives in buffer t & 1. Iteration t: barrier (slice t stored, slice t − 1 consumed by all),
+    // prefetch t + 1 into registers, compute t, store t + 1 into the other buffer.
+    for (const s of [...sa.store(""), ...sb.store("")]) emit(`  ${s}`);
+    emit(`  for (var t = 0u; t < nt; t++) {
+    workgroupBarrier();
+    let oA = (t & 1u) * ${BK * MA}u;
+    let oB = (t & 1u) * ${BK * NB}u;
     if (t + 1u < nt) {`);
-  for (const s of [...sa.load(`kBegin + (t + 1u) * ${BK}u`), ...sb.load(`kBegin + (t + 1u) * ${BK}u`)]) {
-    emit(`      ${s}`);
+    for (const s of [...sa.load(next), ...sb.load(next)]) emit(`      ${s}`);
+    emit(`    }`);
+  } else {
+    emit(`  for (var t = 0u; t < nt; t++) {
+    workgroupBarrier();`);
+    for (const s of [...sa.store(""), ...sb.store("")]) emit(`    ${s}`);
+    emit(`    workgroupBarrier();
+    if (t + 1u < nt) {`);
+    for (const s of [...sa.load(next), ...sb.load(next)]) emit(`      ${s}`);
+    emit(`    }`);
   }
-  emit(`    }`);
   // The BK-deep step, unrolled U k-steps at a time: TM/4 vec4 reads of A, TN/4 of B, TM·TN/4 vec4 FMAs
   // per k. With U < BK a loop of constant trip count BK/U runs the unrolled blocks.
   const U = c.unroll ?? BK;
   if (U < BK) emit(`    for (var kb = 0u; kb < ${BK / U}u; kb++) {`);
+  const oA = c.db ? "oA + " : "", oB = c.db ? "oB + " : "";
   const kbA = U < BK ? `kb * ${U * MA}u + ` : "", kbB = U < BK ? `kb * ${U * NB}u + ` : "";
+  // The swizzle of k-row kk of the block (a constant when the whole step is unrolled).
+  const swz = (kk: number) =>
+    U < BK ? `(((kb * ${U}u + ${kk}u) / 4u * ${mult}u) & 7u)` : `${((kk >> 2) * mult) & 7}u`;
+  const wideA = tA === "f16" ? (x: string) => `vec4<f32>(${x})` : (x: string) => x;
+  const wideB = tB === "f16" ? (x: string) => `vec4<f32>(${x})` : (x: string) => x;
   for (let kk = 0; kk < U; kk++) {
     const body: string[] = [];
-    for (let i = 0; i < TM / 4; i++) body.push(`let a${i} = As[${kbA}${kk * MA + i * TY}u + ty];`);
-    for (let j = 0; j < TN / 4; j++) body.push(`let b${j} = Bs[${kbB}${kk * NB + j * TX}u + tx];`);
+    for (let i = 0; i < TM / 4; i++) {
+      const col = swA ? `((${i * TY}u + ty) ^ ${swz(kk)})` : `${i * TY}u + ty`;
+      body.push(`let a${i} = ${wideA(`As[${oA}${kbA}${kk * MA}u + ${col}]`)};`);
+    }
+    for (let j = 0; j < TN / 4; j++) {
+      const col = swB ? `((${j * TX}u + tx) ^ ${swz(kk)})` : `${j * TX}u + tx`;
+      body.push(`let b${j} = ${wideB(`Bs[${oB}${kbB}${kk * NB}u + ${col}]`)};`);
+    }
     for (let i = 0; i < TM / 4; i++) {
       for (let r = 0; r < 4; r++) {
         for (let j = 0; j < TN / 4; j++) {
@@ -429,6 +520,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
     emit(`    {\n      ${body.join("\n      ")}\n    }`);
   }
   if (U < BK) emit(`    }`);
+  if (c.db) {
+    emit(`    if (t + 1u < nt) {`);
+    const so = (o: string) => `${o} ^ ${o.endsWith("A") ? BK * MA : BK * NB}u) + `;
+    for (const s of [...sa.store(`(${so("oA")}`), ...sb.store(`(${so("oB")}`)]) emit(`      ${s}`);
+    emit(`    }`);
+  }
   emit(`  }`);
   // Epilogue: thread rows (ty + i·TY)·4 + r, column quads (tx + j·TX)·4.
   for (let i = 0; i < TM / 4; i++) {
@@ -595,9 +692,10 @@ interface GemmSpec {
 function gemm(rt: Runtime, s: GemmSpec): void {
   const count = numel(s.batch.dims);
   if (s.M === 0 || s.N === 0 || count === 0) return;
-  let config = s.config ?? chooseMatmulConfig(rt, s.M, s.N, s.K, count, s.transB);
+  const f16A = s.a?.dtype === "f16", f16B = s.b.dtype === "f16";
+  let config = s.config ?? chooseMatmulConfig(rt, s.M, s.N, s.K, count, s.transB, f16A && f16B);
   if (config.kind === "gemv" && config.rows === 0) config = { kind: "gemv", rows: gemvRows(s.M, s.transB) };
-  const problem = configProblem(rt, config);
+  const problem = configProblem(rt, config, f16A, f16B);
   if (problem) throw new RangeError(`matmul: ${problem}`);
   if (!s.a && (config.kind !== "gemv" || s.transB)) {
     throw new Error("matmul: all-ones A needs gemv, N-major B");

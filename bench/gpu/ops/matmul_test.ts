@@ -7,6 +7,7 @@ import {
   chooseSplitK,
   configProblem,
   matmul,
+  MATMUL_CONFIGS,
   type MatmulConfig,
   type MatmulConfigName,
   matmulFlops,
@@ -14,6 +15,7 @@ import {
   type MatmulRawOptions,
   matmulShape,
   referenceMatmul,
+  type TileConfig,
 } from "./matmul.ts";
 
 const rt = await testRuntime();
@@ -71,7 +73,15 @@ const ALIGNED: [number, number, number][] = [[132, 136, 44], [36, 20, 44], [4, 8
 // Shapes that are not multiples of any tile size nor of 4 (the scalar-load kernels).
 const ODD: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 33, 65], [130, 129, 67]];
 
-const CONFIGS: MatmulConfigName[] = ["128x128", "128x64", "64x128", "64x64", "gemv"];
+const CONFIGS: MatmulConfigName[] = [
+  "128x128",
+  "128x128k32",
+  "128x128db",
+  "128x64",
+  "64x128",
+  "64x64",
+  "gemv",
+];
 // The gemv kernel with 16 rows per workgroup (the N-major variant then reduces in several rounds).
 const GEMV16: MatmulConfig = { kind: "gemv", rows: 16 };
 
@@ -99,14 +109,12 @@ Deno.test("config heuristic and limits", () => {
   assert.deepEqual(chooseMatmulConfig(rt, 12, 768, 768, 1, true), { kind: "gemv", rows: 16 });
   assert.deepEqual(chooseMatmulConfig(rt, 3, 768, 768), { kind: "gemv", rows: 4 });
   assert.equal((chooseMatmulConfig(rt, 100, 100, 100) as { BM: number }).BM, 64);
-  assert.deepEqual(chooseMatmulConfig(rt, 4096, 4096, 512), {
-    kind: "tile",
-    BM: 128,
-    BN: 128,
-    BK: 16,
-    TM: 8,
-    TN: 8,
-  });
+  // the 128×128 class: BK-32 tile for big GEMMs, double-buffered for f32 with K ≥ 1024, else plain
+  assert.deepEqual(chooseMatmulConfig(rt, 4096, 4096, 512), MATMUL_CONFIGS["128x128k32"]);
+  assert.deepEqual(chooseMatmulConfig(rt, 4096, 4096, 4096, 1, false, true), MATMUL_CONFIGS["128x128k32"]);
+  assert.deepEqual(chooseMatmulConfig(rt, 4096, 512, 2048), MATMUL_CONFIGS["128x128db"]);
+  assert.deepEqual(chooseMatmulConfig(rt, 4096, 2048, 512), MATMUL_CONFIGS["128x128"]);
+  assert.deepEqual(chooseMatmulConfig(rt, 4096, 512, 2048, 1, false, true), MATMUL_CONFIGS["128x128"]);
   assert.deepEqual(chooseMatmulConfig(rt, 2048, 512, 512), {
     kind: "tile",
     BM: 128,
@@ -116,14 +124,16 @@ Deno.test("config heuristic and limits", () => {
     TN: 4,
   });
   // split-K only for single GEMMs with few tiles and a long K (weight gradients)
-  assert.deepEqual(chooseMatmulConfig(rt, 768, 768, 8192), {
-    kind: "tile",
-    BM: 128,
-    BN: 128,
-    BK: 16,
-    TM: 8,
-    TN: 8,
-  });
+  assert.deepEqual(chooseMatmulConfig(rt, 768, 768, 8192), MATMUL_CONFIGS["128x128db"]);
+  // a device with 16 KiB of workgroup memory keeps the 16 KiB tile
+  const small = { gpu: { limits: { ...rt.gpu.limits, maxComputeWorkgroupStorageSize: 16384 } } } as typeof rt;
+  assert.deepEqual(chooseMatmulConfig(small, 4096, 4096, 4096), MATMUL_CONFIGS["128x128"]);
+  assert.deepEqual(chooseMatmulConfig(small, 4096, 512, 2048), MATMUL_CONFIGS["128x128"]);
+  assert.equal(configProblem(small, { ...MATMUL_CONFIGS["128x128db"], half: true }, true, true), null);
+  assert.match(
+    configProblem(small, { ...MATMUL_CONFIGS["128x128db"], half: true }, true, false) ?? "",
+    /16384/,
+  );
   assert.equal(chooseSplitK(chooseMatmulConfig(rt, 768, 768, 8192), 768, 768, 8192), 7);
   assert.equal(chooseSplitK(chooseMatmulConfig(rt, 768, 768, 8192, 4), 768, 768, 8192, 4), 1);
   assert.equal(chooseSplitK(chooseMatmulConfig(rt, 4096, 4096, 4096), 4096, 4096, 4096), 1);
@@ -144,6 +154,26 @@ Deno.test("forward: every configuration × transpose (vec4 paths)", async () => 
       for (const [M, N, K] of ALIGNED) await checkForward(...shapes(M, N, K, o), { ...o, config });
     }
   }
+});
+
+// The tile options: double buffering, swizzled transposed stores, L2 grouping, f16 workgroup tiles.
+const OPTION_CONFIGS: TileConfig[] = [
+  { kind: "tile", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, db: true, swizzle: true, group: 2 },
+  { kind: "tile", BM: 32, BN: 32, BK: 32, TM: 4, TN: 4, swizzle: true, unroll: 4 },
+  { kind: "tile", BM: 64, BN: 32, BK: 8, TM: 8, TN: 4, db: true, swizzle: true, group: 3, unroll: 4 },
+];
+
+Deno.test("forward: double buffering, swizzle and grouping, every transpose", async () => {
+  for (const config of OPTION_CONFIGS) {
+    for (const o of TRANSPOSES) {
+      await checkForward(...shapes(132, 136, 44, o), { ...o, config });
+      await checkForward(...shapes(17, 33, 65, o), { ...o, config });
+    }
+  }
+  // batched, and split-K with the double-buffered kernel
+  const config = OPTION_CONFIGS[0];
+  await checkForward(...shapes(20, 68, 36, TRANSPOSES[1], [3], [3]), { ...TRANSPOSES[1], config });
+  await checkForward([36, 600], [600, 40], { config, splitK: 2, biasN: 40, activation: "gelu" });
 });
 
 Deno.test("forward: scalar loads (odd shapes) and mixed alignment, every transpose", async () => {
@@ -292,6 +322,27 @@ Deno.test({
       await checkForward(...shapes(36, 20, 44, o), { ...o, config: "64x64", dtype: "f16" }, 1e-3);
     }
     await checkForward(...shapes(17, 33, 65, {}), { config: "64x64", dtype: "f16" }, 1e-3);
+    await checkForward(...shapes(132, 136, 44, {}), { config: "128x128k32", dtype: "f16" }, 1e-3);
+    // f16 workgroup tiles (with the other tile options), every transpose; and f16 A with f32 B
+    for (const c of OPTION_CONFIGS.slice(0, 2)) {
+      const config = { ...c, half: true };
+      for (const o of TRANSPOSES) {
+        await checkForward(...shapes(68, 72, 44, o), { ...o, config, dtype: "f16" }, 1e-3);
+      }
+      await checkForward(...shapes(17, 33, 65, {}), { config, dtype: "f16" }, 1e-3);
+    }
+    {
+      const config: TileConfig = { ...OPTION_CONFIGS[0], half: true };
+      const a = randomValues(40 * 24, 7), b = randomValues(24 * 36, 8);
+      const out = matmulRaw(tensorFrom(rt, a, [40, 24], { dtype: "f16" }), tensorFrom(rt, b, [24, 36]), {
+        config,
+      });
+      assertClose(
+        await out.toArray(),
+        referenceMatmul(Float64Array.from(Float16Array.from(a)), [40, 24], b, [24, 36]),
+        1e-3,
+      );
+    }
     await checkForward(...shapes(17, 33, 65, {}), { config: "gemv", dtype: "f16" }, 1e-3);
     await checkForward(...shapes(12, 20, 36, { transB: true }), {
       config: "gemv",
