@@ -20,9 +20,13 @@
  * order, so results are reproducible. The backward reads the forward output O, so it must not be
  * released before backward.
  *
- * Cost: each workgroup reads the K and V rows it needs straight from memory (no tiling of several
- * queries per workgroup), i.e. O(S²·Dh) reads per head per pass. That is the right trade for the
- * short sequences of this project (S ≲ a few hundred), where launch overhead dominates.
+ * Tiled kernels (Dh ≤ 128, when the workgroup memory allows): forward and both backward passes also
+ * come in a FlashAttention-style form, where one workgroup owns a block of rows (queries, or keys for
+ * dK/dV), keeps their slices and accumulators in registers, and stages the other side's rows in
+ * workgroup memory, shared by the whole block; blocks the mask excludes entirely are skipped. See
+ * {@linkcode forwardTiledProgram}. Same equations, same saved log-sum-exp; the per-row kernels below
+ * remain for larger Dh, small workgroup memory, and decoding. On an H200 (B16 H8 S320 Dh64) the tiled
+ * forward took 0.39 ms against 3.37 ms for the per-row one.
  *
  * @module
  */
@@ -151,7 +155,14 @@ fn main(${PARAMS}) {
 }
 
 /** Tuning knobs of the tiled forward (exported for benchmarks; `tiled: false` forces the per-query kernel). */
-export const attentionTuning = { tiled: true, queriesPerBlock: 32, threadsPerQuery: 4, maxKeysPerBlock: 32 };
+export const attentionTuning = {
+  tiled: true,
+  queriesPerBlock: 128,
+  threadsPerQuery: 2,
+  maxKeysPerBlock: 16,
+  /** Unroll the key loops: "auto" does on real GPUs, not on software adapters (llvmpipe compiles them slowly). */
+  unrollKeys: "auto" as boolean | "auto",
+};
 
 /** The tiled forward's shape for head dimension `dh`, or null where it does not apply. */
 interface Tile {
@@ -160,18 +171,26 @@ interface Tile {
   bk: number;
   /** Padded head dimension: a multiple of 4·t, so each thread owns r = dp / (4t) vec4 slots. */
   dp: number;
+  /** Unroll the loops over a block's keys (fast on real GPUs, very slow to compile on llvmpipe). */
+  unroll: boolean;
+}
+
+/** `body(kk)` for kk = 0 … bk − 1: unrolled (kk a constant) or as a loop (kk a variable). */
+function each(tile: Tile, body: (kk: string) => string): string {
+  if (!tile.unroll) return `for (var kk = 0u; kk < ${tile.bk}u; kk++) {\n      ${body("kk")}\n    }`;
+  return Array.from({ length: tile.bk }, (_, kk) => `{\n      ${body(`${kk}u`)}\n    }`).join("\n    ");
 }
 
 /** The largest head dimension the tiled forward takes (larger ones use the per-query kernel). */
 export const MAX_TILED_HEAD_DIM = 128;
 
-function tileFor(dh: number, storageLimit: number | undefined): Tile | null {
+function tileFor(dh: number, storageLimit: number | undefined, fallback: boolean): Tile | null {
   const { tiled, queriesPerBlock: bq, threadsPerQuery: t, maxKeysPerBlock } = attentionTuning;
   if (!tiled || dh > MAX_TILED_HEAD_DIM) return null;
   const dp = Math.ceil(dh / (4 * t)) * 4 * t;
   const limit = storageLimit ?? 16384;
   for (let bk = maxKeysPerBlock; bk >= 8; bk /= 2) {
-    if (2 * bk * dp * 4 + bq * bk * t * 4 <= limit) return { bq, t, bk, dp };
+    if (2 * bk * dp * 4 + bq * bk * t * 4 <= limit) return { bq, t, bk, dp, unroll: unrollFor(fallback) };
   }
   return null;
 }
@@ -193,7 +212,6 @@ function forwardTiledProgram(dh: number, tile: Tile, saveLse: boolean): Program 
   const dh4 = dh / 4;
   const arr = vec ? "array<vec4<f32>>" : "array<f32>";
   const rs = Array.from({ length: r }, (_, x) => x);
-  const ks = Array.from({ length: bk }, (_, x) => x);
   // The vec4 slot index (within a padded row of dp4) of slot x of this thread.
   const slot = (x: number) => `${x * t}u + p`;
   const loadQ = (x: number) =>
@@ -203,10 +221,14 @@ function forwardTiledProgram(dh: number, tile: Tile, saveLse: boolean): Program 
   const store = (x: number) =>
     vec
       ? `if (${slot(x)} < ${dh4}u) { O[qrow + ${slot(x)}] = o${x} * inv; }`
-      : `for (var c = 0u; c < 4u; c++) { let d = (${slot(x)}) * 4u + c; if (d < ${dh}u) { O[qrow + d] = o${x}[c] * inv; } }`;
-  const partIdx = (kk: number) => `(qi * ${bk}u + ${kk}u) * ${t}u`;
+      : `for (var c = 0u; c < 4u; c++) { let d = (${
+        slot(x)
+      }) * 4u + c; if (d < ${dh}u) { O[qrow + d] = o${x}[c] * inv; } }`;
+  const partIdx = (kk: string) => `(qi * ${bk}u + ${kk}) * ${t}u`;
+  const score = (kk: string) =>
+    Array.from({ length: t }, (_, c) => `part[${partIdx(kk)} + ${c}u]`).join(" + ");
   return {
-    key: `attention:fwd-tiled:${dh}:${bq}:${t}:${bk}:${saveLse ? "lse" : "nolse"}`,
+    key: `attention:fwd-tiled:${dh}:${bq}:${t}:${bk}:${tile.unroll ? "u" : "l"}:${saveLse ? "lse" : "nolse"}`,
     code: () =>
       `${UNIFORMS}
 @group(0) @binding(1) var<storage, read> Q: ${arr};
@@ -270,28 +292,24 @@ fn main(${PARAMS}) {
       }
     workgroupBarrier();
     ${
-        ks.map((kk) =>
+        each(tile, (kk) =>
           `part[${partIdx(kk)} + p] = ${
-            rs.map((x) => `dot(qv${x}, ks[${kk * dp4}u + ${slot(x)}])`).join(" + ")
-          };`
-        ).join("\n    ")
+            rs.map((x) => `dot(qv${x}, ks[${kk} * ${dp4}u + ${slot(x)}])`).join(" + ")
+          };`)
       }
     workgroupBarrier();
+    var mNew = m;
     ${
-        ks.map((kk) =>
-          `let s${kk} = select(${LOWEST}, ${
-            Array.from({ length: t }, (_, c) => `part[${partIdx(kk)} + ${c}u]`).join(" + ")
-          }, k0 + ${kk}u < nk);`
-        ).join("\n    ")
+        each(tile, (kk) => `if (k0 + ${kk} < nk) { mNew = max(mNew, ${score(kk)}); }`)
       }
-    let mNew = max(m, max(${ks.map((kk) => `s${kk}`).reduce((a, b) => `max(${a}, ${b})`)}, ${LOWEST}));
     let alpha = exp(m - mNew);
-    ${ks.map((kk) => `let p${kk} = select(0.0, exp(s${kk} - mNew), k0 + ${kk}u < nk);`).join("\n    ")}
-    l = l * alpha + ${ks.map((kk) => `p${kk}`).join(" + ")};
+    l *= alpha;
+    ${rs.map((x) => `o${x} *= alpha;`).join(" ")}
     ${
-        rs.map((x) =>
-          `o${x} = o${x} * alpha${ks.map((kk) => ` + p${kk} * vs[${kk * dp4}u + ${slot(x)}]`).join("")};`
-        ).join("\n    ")
+        each(tile, (kk) =>
+          `let pk = select(0.0, exp(${score(kk)} - mNew), k0 + ${kk} < nk);
+      l += pk;
+      ${rs.map((x) => `o${x} += pk * vs[${kk} * ${dp4}u + ${slot(x)}];`).join(" ")}`)
       }
     m = mNew;
     workgroupBarrier();
@@ -300,6 +318,259 @@ fn main(${PARAMS}) {
     let inv = 1.0 / l;
     ${rs.map(store).join("\n    ")}
     ${saveLse ? `if (p == 0u) { LSE[bh * u.sq + i] = m + log(l); }` : ""}
+  }
+}`,
+  };
+}
+
+/** Tuning knobs of the tiled backward (exported for benchmarks; `tiled: false` forces the per-row kernels). */
+export const attentionBackwardTuning = {
+  tiled: true,
+  rowsPerBlock: 64,
+  threadsPerRow: 2,
+  maxStagedPerBlock: 16,
+};
+
+/** Most vec4 slots of one row a backward thread holds per register array (more threads per row beyond). */
+const MAX_BWD_SLOTS = 8;
+
+/**
+ * The tiled backward's shape for head dimension `dh`: `bq` rows owned per workgroup (queries for dQ,
+ * keys for dK/dV), `t` threads per row, `bk` rows staged per step; null where it does not apply.
+ */
+function unrollFor(fallback: boolean): boolean {
+  const u = attentionTuning.unrollKeys;
+  return u === "auto" ? !fallback : u;
+}
+
+function backwardTileFor(dh: number, storageLimit: number | undefined, fallback: boolean): Tile | null {
+  const { tiled, rowsPerBlock: bq, threadsPerRow, maxStagedPerBlock } = attentionBackwardTuning;
+  if (!tiled || dh > MAX_TILED_HEAD_DIM) return null;
+  let t = threadsPerRow;
+  while (Math.ceil(dh / (4 * t)) > MAX_BWD_SLOTS) t *= 2;
+  const dp = Math.ceil(dh / (4 * t)) * 4 * t;
+  const limit = storageLimit ?? 16384;
+  for (let bk = maxStagedPerBlock; bk >= 4; bk /= 2) {
+    if (2 * bk * dp * 4 + 2 * bk * 4 + 2 * bq * bk * t * 4 <= limit) {
+      return { bq, t, bk, dp, unroll: unrollFor(fallback) };
+    }
+  }
+  return null;
+}
+
+/** WGSL snippets shared by the tiled backward kernels (see {@linkcode forwardTiledProgram} for the layout). */
+function tiledSnippets(dh: number, tile: Tile) {
+  const { t, bk, dp } = tile;
+  const r = dp / (4 * t), dp4 = dp / 4, vec = dh % 4 === 0, dh4 = dh / 4;
+  const slot = (x: number) => `${x * t}u + p`;
+  return {
+    r,
+    rs: Array.from({ length: r }, (_, x) => x),
+    arr: vec ? "array<vec4<f32>>" : "array<f32>",
+    /** Scalar loaders (the unaligned path reads element by element). */
+    loaders: (names: string[]) =>
+      vec
+        ? ""
+        : names.map((b) =>
+          `fn ld${b}(base: u32, d: u32) -> f32 { if (d < ${dh}u) { return ${b}[base + d]; } return 0.0; }`
+        ).join("\n"),
+    /** Index of the first element (or vec4) of row `row`. */
+    base: (row: string) => `(${row}) * ${vec ? dh4 : dh}u`,
+    /** Slot x of this thread in the row starting at `base`, zero past Dh. */
+    load: (b: string, base: string, x: number) =>
+      vec
+        ? `select(vec4<f32>(0.0), ${b}[${base} + min(${slot(x)}, ${dh4 - 1}u)], ${slot(x)} < ${dh4}u)`
+        : `vec4<f32>(${[0, 1, 2, 3].map((c) => `ld${b}(${base}, (${slot(x)}) * 4u + ${c}u)`).join(", ")})`,
+    store: (b: string, base: string, x: number, value: string) =>
+      vec
+        ? `if (${slot(x)} < ${dh4}u) { ${b}[${base} + ${slot(x)}] = ${value}; }`
+        : `{ let val = ${value}; for (var c = 0u; c < 4u; c++) { let d = (${
+          slot(x)
+        }) * 4u + c; if (d < ${dh}u) { ${b}[${base} + d] = val[c]; } } }`,
+    /** Staged vec4 slot x of staged row kk. */
+    staged: (sh: string, kk: string, x: number) => `${sh}[${kk} * ${dp4}u + ${slot(x)}]`,
+    /** Cooperative load of bk rows (row0 + e/dp…; rows where `ok(j)` fails are zeroed) into shared arrays. */
+    stage: (nt: number, row0: string, okRow: string, pairs: [string, string][]) =>
+      vec
+        ? `for (var e = lid; e < ${bk * dp4}u; e += ${nt}u) {
+      let j = ${row0} + e / ${dp4}u;
+      let d4 = e % ${dp4}u;
+      let ok = ${okRow} && d4 < ${dh4}u;
+      let g = (kv0 + min(j, u.sq - 1u)) * ${dh4}u + min(d4, ${dh4 - 1}u);
+      ${pairs.map(([sh, b]) => `${sh}[e] = select(vec4<f32>(0.0), ${b}[g], ok);`).join("\n      ")}
+    }`
+        : `for (var e = lid; e < ${bk * dp}u; e += ${nt}u) {
+      let j = ${row0} + e / ${dp}u;
+      let d = e % ${dp}u;
+      let ok = ${okRow} && d < ${dh}u;
+      let g = (kv0 + min(j, u.sq - 1u)) * ${dh}u + min(d, ${dh - 1}u);
+      ${pairs.map(([sh, b]) => `${sh}[e / 4u][e % 4u] = select(0.0, ${b}[g], ok);`).join("\n      ")}
+    }`,
+  };
+}
+
+/**
+ * Tiled dQ (and D_i = dO_i·O_i): a workgroup owns a block of queries, each split over t threads that
+ * hold the scaled query, dO and the dQ accumulator in registers; K and V are staged in blocks of bk keys.
+ * Key blocks no query of the block sees are skipped.
+ */
+function backwardQTiledProgram(dh: number, tile: Tile): Program {
+  const { bq, t, bk } = tile;
+  const nt = bq * t;
+  const g = tiledSnippets(dh, tile);
+  const part = (kk: string) => `(qi * ${bk}u + ${kk}) * ${t}u`;
+  const sum = (sh: string, kk: string) =>
+    Array.from({ length: t }, (_, c) => `${sh}[${part(kk)} + ${c}u]`).join(" + ");
+  return {
+    key: `attention:bwd-q-tiled:${dh}:${bq}:${t}:${bk}:${tile.unroll ? "u" : "l"}`,
+    code: () =>
+      `${UNIFORMS}
+@group(0) @binding(1) var<storage, read> Q: ${g.arr};
+@group(0) @binding(2) var<storage, read> K: ${g.arr};
+@group(0) @binding(3) var<storage, read> V: ${g.arr};
+@group(0) @binding(4) var<storage, read> O: ${g.arr};
+@group(0) @binding(5) var<storage, read> dO: ${g.arr};
+@group(0) @binding(6) var<storage, read> LSE: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dQ: ${g.arr};
+@group(0) @binding(8) var<storage, read_write> Dsum: array<f32>;
+var<workgroup> ks: array<vec4<f32>, ${(bk * tile.dp) / 4}>;
+var<workgroup> vs: array<vec4<f32>, ${(bk * tile.dp) / 4}>;
+var<workgroup> ps: array<f32, ${bq * bk * t}>;
+var<workgroup> pd: array<f32, ${bq * bk * t}>;
+${g.loaders(["Q", "O", "dO"])}
+@compute @workgroup_size(${nt})
+fn main(${PARAMS}) {
+  let w = wid.x + wid.y * nwg.x;
+  if (w >= u.groups) { return; }
+  let nqb = (u.sq + ${bq - 1}u) / ${bq}u;
+  let bh = w / nqb;
+  let qb0 = (w % nqb) * ${bq}u;
+  let qi = lid / ${t}u;
+  let p = lid % ${t}u;
+  let i = qb0 + qi;
+  let valid = i < u.sq;
+  let kv0 = bh * u.sq;
+  let row = bh * u.sq + min(i, u.sq - 1u);
+  let qrow = ${g.base("row")};
+  ${g.rs.map((x) => `let qv${x} = ${g.load("Q", "qrow", x)} * u.scale;`).join("\n  ")}
+  ${g.rs.map((x) => `let gv${x} = ${g.load("dO", "qrow", x)};`).join("\n  ")}
+  ${g.rs.map((x) => `var a${x} = vec4<f32>(0.0);`).join(" ")}
+  ps[lid] = ${g.rs.map((x) => `dot(gv${x}, ${g.load("O", "qrow", x)})`).join(" + ")};
+  workgroupBarrier();
+  let di = ${Array.from({ length: t }, (_, c) => `ps[qi * ${t}u + ${c}u]`).join(" + ")};
+  let lse = LSE[row];
+  workgroupBarrier();
+  let nk = max(i + 1u, u.prefix);
+  let nkMax = max(min(qb0 + ${bq}u, u.sq), u.prefix);
+  for (var k0 = 0u; k0 < nkMax; k0 += ${bk}u) {
+    ${g.stage(nt, "k0", "j < nkMax", [["ks", "K"], ["vs", "V"]])}
+    workgroupBarrier();
+    ${
+        each(tile, (kk) =>
+          `ps[${part(kk)} + p] = ${g.rs.map((x) => `dot(qv${x}, ${g.staged("ks", kk, x)})`).join(" + ")};
+      pd[${part(kk)} + p] = ${
+            g.rs.map((x) => `dot(gv${x}, ${g.staged("vs", kk, x)})`).join(" + ")
+          };`)
+      }
+    workgroupBarrier();
+    ${
+        each(tile, (kk) =>
+          `let ds = select(0.0, exp(${sum("ps", kk)} - lse) * (${sum("pd", kk)} - di), k0 + ${kk} < nk);
+      ${
+            g.rs.map((x) => `a${x} += ds * ${g.staged("ks", kk, x)};`).join(" ")
+          }`)
+      }
+    workgroupBarrier();
+  }
+  if (valid) {
+    ${g.rs.map((x) => g.store("dQ", "qrow", x, `a${x} * u.scale`)).join("\n    ")}
+    if (p == 0u) { Dsum[row] = di; }
+  }
+}`,
+  };
+}
+
+/**
+ * Tiled dK/dV: a workgroup owns a block of keys, each split over t threads that hold the scaled key, V
+ * and the dK, dV accumulators in registers; Q, dO, LSE and D are staged in blocks of bk queries, from
+ * query 0 when the block holds a prefix key, else from the block's first key (earlier queries see none).
+ */
+function backwardKVTiledProgram(dh: number, tile: Tile): Program {
+  const { bq, t, bk } = tile;
+  const nt = bq * t;
+  const g = tiledSnippets(dh, tile);
+  const part = (kk: string) => `(kj * ${bk}u + ${kk}) * ${t}u`;
+  const sum = (sh: string, kk: string) =>
+    Array.from({ length: t }, (_, c) => `${sh}[${part(kk)} + ${c}u]`).join(" + ");
+  return {
+    key: `attention:bwd-kv-tiled:${dh}:${bq}:${t}:${bk}:${tile.unroll ? "u" : "l"}`,
+    code: () =>
+      `${UNIFORMS}
+@group(0) @binding(1) var<storage, read> Q: ${g.arr};
+@group(0) @binding(2) var<storage, read> K: ${g.arr};
+@group(0) @binding(3) var<storage, read> V: ${g.arr};
+@group(0) @binding(4) var<storage, read> dO: ${g.arr};
+@group(0) @binding(5) var<storage, read> LSE: array<f32>;
+@group(0) @binding(6) var<storage, read> Dsum: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dK: ${g.arr};
+@group(0) @binding(8) var<storage, read_write> dV: ${g.arr};
+var<workgroup> qs: array<vec4<f32>, ${(bk * tile.dp) / 4}>;
+var<workgroup> gs: array<vec4<f32>, ${(bk * tile.dp) / 4}>;
+var<workgroup> ls: array<f32, ${bk}>;
+var<workgroup> dsh: array<f32, ${bk}>;
+var<workgroup> ps: array<f32, ${bq * bk * t}>;
+var<workgroup> pd: array<f32, ${bq * bk * t}>;
+${g.loaders(["K", "V"])}
+@compute @workgroup_size(${nt})
+fn main(${PARAMS}) {
+  let w = wid.x + wid.y * nwg.x;
+  if (w >= u.groups) { return; }
+  let nkb = (u.sq + ${bq - 1}u) / ${bq}u;
+  let bh = w / nkb;
+  let kb0 = (w % nkb) * ${bq}u;
+  let kj = lid / ${t}u;
+  let p = lid % ${t}u;
+  let j = kb0 + kj;
+  let valid = j < u.sq;
+  let kv0 = bh * u.sq;
+  let krow = ${g.base("bh * u.sq + min(j, u.sq - 1u)")};
+  ${g.rs.map((x) => `let kr${x} = ${g.load("K", "krow", x)} * u.scale;`).join("\n  ")}
+  ${g.rs.map((x) => `let vv${x} = ${g.load("V", "krow", x)};`).join("\n  ")}
+  ${g.rs.map((x) => `var gk${x} = vec4<f32>(0.0);`).join(" ")}
+  ${g.rs.map((x) => `var gv${x} = vec4<f32>(0.0);`).join(" ")}
+  let first = select(kb0, 0u, kb0 < u.prefix);
+  for (var i0 = first; i0 < u.sq; i0 += ${bk}u) {
+    ${g.stage(nt, "i0", "j < u.sq", [["qs", "Q"], ["gs", "dO"]])}
+    if (lid < ${bk}u) {
+      let i = min(i0 + lid, u.sq - 1u);
+      ls[lid] = LSE[kv0 + i];
+      dsh[lid] = Dsum[kv0 + i];
+    }
+    workgroupBarrier();
+    ${
+        each(tile, (kk) =>
+          `ps[${part(kk)} + p] = ${g.rs.map((x) => `dot(kr${x}, ${g.staged("qs", kk, x)})`).join(" + ")};
+      pd[${part(kk)} + p] = ${
+            g.rs.map((x) => `dot(vv${x}, ${g.staged("gs", kk, x)})`).join(" + ")
+          };`)
+      }
+    workgroupBarrier();
+    ${
+        each(tile, (kk) =>
+          `let i = i0 + ${kk};
+      let pk = select(0.0, exp(${sum("ps", kk)} - ls[${kk}]), i < u.sq && j < max(i + 1u, u.prefix));
+      let ds = pk * (${sum("pd", kk)} - dsh[${kk}]);
+      ${
+            g.rs.map((x) =>
+              `gv${x} += pk * ${g.staged("gs", kk, x)}; gk${x} += ds * ${g.staged("qs", kk, x)};`
+            ).join(" ")
+          }`)
+      }
+    workgroupBarrier();
+  }
+  if (valid) {
+    ${g.rs.map((x) => g.store("dK", "krow", x, `gk${x} * u.scale`)).join("\n    ")}
+    ${g.rs.map((x) => g.store("dV", "krow", x, `gv${x}`)).join("\n    ")}
   }
 }`,
   };
@@ -483,7 +754,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const out = new Tensor(rt, q.shape);
   const u = uniforms(groups, s, s, dh, prefix, scale);
   const wgs = grid(groups, rt, 1);
-  const tile = tileFor(dh, rt.gpu.limits.maxComputeWorkgroupStorageSize);
+  const tile = tileFor(dh, rt.gpu.limits.maxComputeWorkgroupStorageSize, rt.gpu.info.fallback);
   const forward = (saveLse: boolean, buffers: GPUBuffer[]) => {
     if (!tile) return rt.dispatch(forwardProgram(dpt, saveLse), buffers, wgs, u);
     const blocks = b * h * Math.ceil(s / tile.bq);
@@ -504,6 +775,26 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   return record(out, "attention", [q, k, v], (g) => {
     const dq = new Tensor(rt, q.shape), dk = new Tensor(rt, q.shape), dv = new Tensor(rt, q.shape);
     const dsum = new Tensor(rt, [b, h, s]);
+    const bt = backwardTileFor(dh, rt.gpu.limits.maxComputeWorkgroupStorageSize, rt.gpu.info.fallback);
+    if (bt) {
+      const blocks = b * h * Math.ceil(s / bt.bq);
+      const ub = uniforms(blocks, s, s, dh, prefix, scale), bwgs = grid(blocks, rt, 1);
+      rt.dispatch(
+        backwardQTiledProgram(dh, bt),
+        [q.buffer, k.buffer, v.buffer, out.buffer, g.buffer, lse.buffer, dq.buffer, dsum.buffer],
+        bwgs,
+        ub,
+      );
+      rt.dispatch(
+        backwardKVTiledProgram(dh, bt),
+        [q.buffer, k.buffer, v.buffer, g.buffer, lse.buffer, dsum.buffer, dk.buffer, dv.buffer],
+        bwgs,
+        ub,
+      );
+      dsum.release();
+      lse.release();
+      return [dq, dk, dv];
+    }
     rt.dispatch(
       backwardQProgram(dpt),
       [q.buffer, k.buffer, v.buffer, out.buffer, g.buffer, lse.buffer, dq.buffer, dsum.buffer],

@@ -4,7 +4,15 @@ import { defaultGpu } from "../device.ts";
 import { Runtime } from "../runtime.ts";
 import { numel, tensorFrom } from "../tensor.ts";
 import { assertClose, gradCheck, randomValues, testRuntime } from "../testing.ts";
-import { attention, attentionDecode, attentionMask, attentionReference } from "./attention.ts";
+import {
+  attention,
+  attentionBackwardTuning,
+  attentionDecode,
+  attentionMask,
+  attentionReference,
+  attentionTuning,
+} from "./attention.ts";
+import { backward } from "../autograd.ts";
 
 const rt = await testRuntime();
 
@@ -23,6 +31,14 @@ const FORWARD: Case[] = [
   { shape: [1, 1, 67, 200], prefix: 0 }, // causal, 4 dimensions per thread
   { shape: [2, 1, 13, 5], prefix: 5, scale: 0.3 },
   { shape: [1, 2, 9, 8], prefix: 3, range: 6 }, // scores up to ~±100: the softmax must stay stable
+  // The tiled forward (128 queries, 16 keys per block by default): several query blocks, S not a
+  // multiple of either block, the prefix at a key-block boundary, inside a block, at the query-block
+  // boundary, and equal to S.
+  { shape: [1, 1, 150, 3], prefix: 16 },
+  { shape: [1, 1, 140, 16], prefix: 37 },
+  { shape: [1, 1, 131, 64], prefix: 128 },
+  { shape: [1, 1, 129, 64], prefix: 129 },
+  { shape: [1, 1, 133, 128], prefix: 0 },
 ];
 
 const GRAD: Case[] = [
@@ -33,6 +49,7 @@ const GRAD: Case[] = [
   { shape: [1, 2, 20, 6], prefix: 20 },
   { shape: [1, 1, 66, 3], prefix: 0 },
   { shape: [1, 1, 5, 130], prefix: 2, scale: 0.2 }, // Dh > 128: three dimensions per thread
+  { shape: [1, 1, 70, 3], prefix: 64 }, // tiled backward: prefix at the 64-row block boundary
 ];
 
 function inputs(c: Case, seed: number) {
@@ -80,6 +97,90 @@ Deno.test("attention backward matches finite differences", async () => {
       ([a, b, d]) => attentionReference(a, b, d, c.shape, c.prefix, c.scale),
     );
     errors.forEach((e, i) => assert.ok(e < 1e-4, `${label(c)}: d${"qkv"[i]} error ${e}`));
+  }
+});
+
+/** Runs `fn` under other tile shapes of the tiled kernels, restoring the defaults afterwards. */
+async function withTuning(
+  fwd: Partial<typeof attentionTuning>,
+  bwd: Partial<typeof attentionBackwardTuning>,
+  fn: () => Promise<void>,
+) {
+  const f = { ...attentionTuning }, b = { ...attentionBackwardTuning };
+  Object.assign(attentionTuning, fwd);
+  Object.assign(attentionBackwardTuning, bwd);
+  try {
+    await fn();
+  } finally {
+    Object.assign(attentionTuning, f);
+    Object.assign(attentionBackwardTuning, b);
+  }
+}
+
+async function gradients(c: Case, data: Float64Array[]) {
+  const ts = data.map((x) => tensorFrom(rt, x, c.shape, { requiresGrad: true }));
+  const out = attention(ts[0], ts[1], ts[2], { prefix: c.prefix, scale: c.scale });
+  backward(out, tensorFrom(rt, randomValues(numel(c.shape), 7), c.shape));
+  const grads = await Promise.all(ts.map((t) => t.grad!.toArray()));
+  for (const t of [...ts, out]) t.release();
+  return grads;
+}
+
+const TILINGS: [Partial<typeof attentionTuning>, Partial<typeof attentionBackwardTuning>][] = [
+  [{ queriesPerBlock: 16, threadsPerQuery: 1, maxKeysPerBlock: 8 }, {
+    rowsPerBlock: 16,
+    threadsPerRow: 1,
+    maxStagedPerBlock: 8,
+  }],
+  [{ queriesPerBlock: 32, threadsPerQuery: 4, maxKeysPerBlock: 32 }, {
+    rowsPerBlock: 32,
+    threadsPerRow: 4,
+    maxStagedPerBlock: 16,
+  }],
+];
+
+TILINGS.push([
+  { queriesPerBlock: 16, threadsPerQuery: 2, maxKeysPerBlock: 8, unrollKeys: true },
+  { rowsPerBlock: 16, threadsPerRow: 2, maxStagedPerBlock: 8 },
+]);
+
+const TILED: Case[] = [
+  { shape: [1, 1, 37, 3], prefix: 16 }, // prefix at a key-block boundary, S not a multiple of a block
+  { shape: [2, 1, 21, 64], prefix: 9 }, // prefix inside a block
+  { shape: [1, 1, 19, 128], prefix: 19, scale: 0.1 }, // bidirectional, Dh = 128
+];
+
+Deno.test("tiled attention kernels at other tile shapes", async () => {
+  for (const [fwd, bwd] of TILINGS) {
+    await withTuning(fwd, bwd, async () => {
+      // Unrolled key loops (the real-GPU form) compile slowly on llvmpipe: small head dimensions only.
+      for (const c of TILED.filter((c) => !fwd.unrollKeys || c.shape[3] <= 8)) {
+        const what = `${label(c)} ${JSON.stringify(fwd)}`;
+        const data = inputs(c, 3 * c.shape[2]);
+        const [tq, tk, tv] = data.map((x) => tensorFrom(rt, x, c.shape));
+        const out = noGrad(() => attention(tq, tk, tv, { prefix: c.prefix, scale: c.scale }));
+        const want = attentionReference(data[0], data[1], data[2], c.shape, c.prefix, c.scale);
+        assertClose(await out.toArray(), want, 1e-5, what);
+        for (const t of [tq, tk, tv, out]) t.release();
+        // The tiled backward against the per-row kernels (checked by finite differences above).
+        const tiled = await gradients(c, data);
+        attentionBackwardTuning.tiled = false;
+        const rows = await gradients(c, data);
+        attentionBackwardTuning.tiled = true;
+        tiled.forEach((g, i) => assertClose(g, rows[i], 1e-5, `${what}: d${"qkv"[i]}`));
+      }
+      // And by finite differences on a small case.
+      const c: Case = { shape: [1, 1, 19, 3], prefix: 8 };
+      const errors = await gradCheck(
+        rt,
+        inputs(c, 11).map((data) => ({ data, shape: c.shape })),
+        ([tq, tk, tv]) => attention(tq, tk, tv, { prefix: c.prefix }),
+        ([a, b, d]) => attentionReference(a, b, d, c.shape, c.prefix),
+      );
+      errors.forEach((e, i) =>
+        assert.ok(e < 1e-4, `${label(c)} ${JSON.stringify(bwd)}: d${"qkv"[i]} error ${e}`)
+      );
+    });
   }
 });
 
