@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { defaultGpu } from "./device.ts";
 import {
   philox4x32,
   sampleCategorical,
@@ -8,21 +7,10 @@ import {
   uniform,
   uniformValues,
 } from "./rng.ts";
-import { Runtime } from "./runtime.ts";
 import { tensorFrom } from "./tensor.ts";
-import { randomValues, testRuntime } from "./testing.ts";
+import { randomValues, smallGridRuntime, testRuntime } from "./testing.ts";
 
 const rt = await testRuntime();
-
-/** A second runtime on the same device that may launch at most 3 workgroups per dimension. */
-async function smallGridRuntime(): Promise<Runtime> {
-  const gpu = await defaultGpu();
-  const limits = {
-    maxComputeWorkgroupsPerDimension: 3,
-    maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize,
-  } as GPUSupportedLimits;
-  return new Runtime({ ...gpu, limits });
-}
 
 Deno.test("philox4x32 matches the Random123 known-answer vectors", () => {
   assert.deepEqual(philox4x32([0, 0, 0, 0], [0, 0]), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);

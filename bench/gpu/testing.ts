@@ -9,12 +9,25 @@
 import { seededRng } from "../core/rng.ts";
 import { backward } from "./autograd.ts";
 import { defaultGpu } from "./device.ts";
-import { type Runtime, runtimeFor } from "./runtime.ts";
+import { Runtime, runtimeFor } from "./runtime.ts";
 import { type Tensor, tensorFrom } from "./tensor.ts";
 
 /** The runtime of the default GPU (the software adapter in CI). Throws when there is no adapter. */
 export async function testRuntime(): Promise<Runtime> {
   return runtimeFor(await defaultGpu());
+}
+
+/**
+ * A second runtime on the default device that may launch at most `maxGroups` workgroups per dimension, so
+ * tests can force the 2-D dispatch grids that large tensors need on small inputs.
+ */
+export async function smallGridRuntime(maxGroups = 3): Promise<Runtime> {
+  const gpu = await defaultGpu();
+  const limits = {
+    maxComputeWorkgroupsPerDimension: maxGroups,
+    maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize,
+  } as GPUSupportedLimits;
+  return new Runtime({ ...gpu, limits });
 }
 
 /** `n` seeded values, uniform in [lo, hi). */

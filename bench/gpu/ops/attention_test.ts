@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { noGrad } from "../autograd.ts";
-import { defaultGpu } from "../device.ts";
-import { Runtime } from "../runtime.ts";
 import { numel, tensorFrom } from "../tensor.ts";
-import { assertClose, gradCheck, randomValues, testRuntime } from "../testing.ts";
+import { assertClose, gradCheck, randomValues, smallGridRuntime, testRuntime } from "../testing.ts";
 import {
   attention,
   attentionBackwardTuning,
@@ -185,14 +183,7 @@ Deno.test("tiled attention kernels at other tile shapes", async () => {
 });
 
 Deno.test("attention on a 2-D dispatch grid (forward and backward)", async () => {
-  const gpu = await defaultGpu();
-  const small = new Runtime({
-    ...gpu,
-    limits: {
-      maxComputeWorkgroupsPerDimension: 3,
-      maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize,
-    } as GPUSupportedLimits,
-  });
+  const small = await smallGridRuntime();
   const c: Case = { shape: [1, 1, 7, 4], prefix: 3 }; // 7 workgroups → a 3×3 grid
   const errors = await gradCheck(
     small,

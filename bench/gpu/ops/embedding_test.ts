@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { backward } from "../autograd.ts";
-import { defaultGpu } from "../device.ts";
-import { Runtime } from "../runtime.ts";
 import { tensorFrom } from "../tensor.ts";
-import { assertClose, gradCheck, randomValues, testRuntime } from "../testing.ts";
+import { assertClose, gradCheck, randomValues, smallGridRuntime, testRuntime } from "../testing.ts";
 import { add } from "./elementwise.ts";
 import { embedding, embeddingBackward, embeddingReference } from "./embedding.ts";
 
@@ -77,14 +75,7 @@ Deno.test("embedding backward is the exact f32 sum in token order, run after run
 });
 
 Deno.test("embedding kernels on a 2-D dispatch grid", async () => {
-  const gpu = await defaultGpu();
-  const small = new Runtime({
-    ...gpu,
-    limits: {
-      maxComputeWorkgroupsPerDimension: 3,
-      maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize,
-    } as GPUSupportedLimits,
-  });
+  const small = await smallGridRuntime();
   const [vocab, dim] = [8, 100]; // count/fill: 8 workgroups → 3×3; gather: 800 → 4 workgroups → 3×2
   const ids = randomIds(20, vocab, 3); // forward: 2,000 elements → 8 workgroups → 3×3
   const table = randomValues(vocab * dim, 4);
