@@ -1,0 +1,462 @@
+/**
+ * The small LLaVA-style vision-language model, readable top to bottom: image patches (patchify + linear)
+ * and a task token form a bidirectional prefix, then the answer is generated token by token under a
+ * causal mask by one pre-LN transformer. LoRA adapters (optional) sit on the attention and MLP
+ * projections; a scalar regression head on the task token's final state serves the classical DIR
+ * baselines.
+ *
+ * Sequence layout for a batch of B images and text of T tokens:
+ *
+ *   position  0 … P−1    P           P+1 … P+T−1
+ *   input     patches    task token  answer tokens fed back (teacher forcing or sampling)
+ *   predicts  —          answer[0]   answer[1 …]
+ *
+ * @module
+ */
+
+import { seededRng } from "../core/rng.ts";
+import { noGrad } from "../gpu/autograd.ts";
+import { attention, attentionDecode } from "../gpu/ops/attention.ts";
+import { concatSeq, copyRows } from "../gpu/ops/concat.ts";
+import { add, gelu, scale } from "../gpu/ops/elementwise.ts";
+import { embedding } from "../gpu/ops/embedding.ts";
+import { layerNorm } from "../gpu/ops/layernorm.ts";
+import { matmul } from "../gpu/ops/matmul.ts";
+import { patchify } from "../gpu/ops/patchify.ts";
+import { permute, reshape } from "../gpu/ops/shape.ts";
+import { sampleCategorical } from "../gpu/rng.ts";
+import type { Runtime } from "../gpu/runtime.ts";
+import { full, type Tensor, tensorFrom } from "../gpu/tensor.ts";
+import { VOCAB_SIZE } from "./vocab.ts";
+
+/** Architecture sizes (the `model` section of a config). */
+export interface ModelConfig {
+  /** Image side in pixels (images are resized to image × image RGB). */
+  image: number;
+  /** Patch side; image must be a multiple of it. */
+  patch: number;
+  /** Model width. */
+  dim: number;
+  /** Attention heads (dim must be a multiple). */
+  heads: number;
+  /** Transformer layers. */
+  layers: number;
+  /** MLP hidden width = mlpRatio × dim. */
+  mlpRatio: number;
+  /** Text positions after the patches: the task token plus the longest answer (EOS included) − 1. */
+  textLength: number;
+  /** Standard deviation of the initial weights. */
+  initStd: number;
+}
+
+/** LoRA settings (the `lora` section). */
+export interface LoraConfig {
+  /** Whether adapters are used; false means a full fine-tune. */
+  enabled: boolean;
+  /** Rank r. */
+  rank: number;
+  /** Scaling numerator: the update is (alpha / r)·x·A·B. */
+  alpha: number;
+  /** Which projections get adapters (subset of wq, wk, wv, wo, w1, w2). */
+  targets: readonly string[];
+}
+
+/** The projections LoRA can adapt. */
+export const LORA_TARGETS = ["wq", "wk", "wv", "wo", "w1", "w2"] as const;
+
+/** Number of image patches. */
+export function patchCount(c: ModelConfig): number {
+  return (c.image / c.patch) ** 2;
+}
+
+/** Total sequence length: patches + text. */
+export function sequenceLength(c: ModelConfig): number {
+  return patchCount(c) + c.textLength;
+}
+
+/** Checks a model config, naming the offending field. */
+export function checkModelConfig(c: ModelConfig): void {
+  const positive = ["image", "patch", "dim", "heads", "layers", "mlpRatio", "textLength"] as const;
+  for (const k of positive) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) {
+      throw new RangeError(`model.${k} must be a positive integer, got ${c[k]}`);
+    }
+  }
+  if (c.image % c.patch !== 0) {
+    throw new RangeError(`model.image ${c.image} is not a multiple of model.patch ${c.patch}`);
+  }
+  if (c.dim % c.heads !== 0) {
+    throw new RangeError(`model.dim ${c.dim} is not a multiple of model.heads ${c.heads}`);
+  }
+  if (!(c.initStd > 0)) throw new RangeError(`model.initStd must be positive, got ${c.initStd}`);
+}
+
+/** The model: named parameters (base weights, adapters, regression head) and its configuration. */
+export interface Vlm {
+  config: ModelConfig;
+  /** Base weights by name (`patch.w`, `tok`, `pos`, `l0.wq`, …, `head`). */
+  params: Map<string, Tensor>;
+  /** LoRA factors by name (`l0.wq.a`, `l0.wq.b`), when adapters are attached. */
+  lora: Map<string, Tensor>;
+  /** LoRA scaling alpha / r (0 without adapters). */
+  loraScale: number;
+  /** Regression head (`reg.w` [D, 1], `reg.b` [1]), when attached. */
+  regHead: Map<string, Tensor>;
+}
+
+const CHANNELS = 3;
+
+/** Creates a model with seeded random weights (all trainable until frozen). */
+export function initVlm(rt: Runtime, config: ModelConfig, seed: number): Vlm {
+  checkModelConfig(config);
+  const rng = seededRng(seed);
+  const { dim: D, layers: L, initStd: std } = config;
+  const H = config.mlpRatio * D, F = CHANNELS * config.patch ** 2;
+  const params = new Map<string, Tensor>();
+  const uniform = (name: string, shape: number[], s: number) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    // Uniform with the requested standard deviation (±s·√3).
+    const data = Float32Array.from({ length: n }, () => (rng() * 2 - 1) * s * Math.sqrt(3));
+    params.set(name, tensorFrom(rt, data, shape, { requiresGrad: true, name }));
+  };
+  const constant = (name: string, n: number, value: number) => {
+    const t = full(rt, [n], value);
+    t.requiresGrad = true;
+    t.name = name;
+    params.set(name, t);
+  };
+  uniform("patch.w", [F, D], 1 / Math.sqrt(F));
+  constant("patch.b", D, 0);
+  uniform("tok", [VOCAB_SIZE, D], std);
+  uniform("pos", [sequenceLength(config), D], std);
+  for (let l = 0; l < L; l++) {
+    constant(`l${l}.ln1.g`, D, 1);
+    constant(`l${l}.ln1.b`, D, 0);
+    for (const w of ["wq", "wk", "wv"]) uniform(`l${l}.${w}`, [D, D], std);
+    uniform(`l${l}.wo`, [D, D], std / Math.sqrt(2 * L));
+    constant(`l${l}.bo`, D, 0);
+    constant(`l${l}.ln2.g`, D, 1);
+    constant(`l${l}.ln2.b`, D, 0);
+    uniform(`l${l}.w1`, [D, H], std);
+    constant(`l${l}.b1`, H, 0);
+    uniform(`l${l}.w2`, [H, D], std / Math.sqrt(2 * L));
+    constant(`l${l}.b2`, D, 0);
+  }
+  constant("lnf.g", D, 1);
+  constant("lnf.b", D, 0);
+  uniform("head", [D, VOCAB_SIZE], std);
+  return { config, params, lora: new Map(), loraScale: 0, regHead: new Map() };
+}
+
+/**
+ * Attaches LoRA adapters to the configured projections and freezes every base weight: A is random
+ * (std 1/√in), B is zero, so the adapted model starts equal to the base.
+ */
+export function attachLora(model: Vlm, lora: LoraConfig, seed: number): void {
+  if (!lora.enabled) return;
+  for (const t of lora.targets) {
+    if (!(LORA_TARGETS as readonly string[]).includes(t)) {
+      throw new RangeError(`lora.targets: unknown projection "${t}" (known: ${LORA_TARGETS.join(", ")})`);
+    }
+  }
+  if (!Number.isInteger(lora.rank) || lora.rank < 1) {
+    throw new RangeError(`lora.rank must be a positive integer`);
+  }
+  const rng = seededRng(seed ^ 0x10ea);
+  const rt = model.params.get("tok")!.rt;
+  for (let l = 0; l < model.config.layers; l++) {
+    for (const t of lora.targets) {
+      const w = model.params.get(`l${l}.${t}`)!;
+      const [inDim, outDim] = w.shape;
+      const a = Float32Array.from(
+        { length: inDim * lora.rank },
+        () => (rng() * 2 - 1) * Math.sqrt(3 / inDim),
+      );
+      model.lora.set(
+        `l${l}.${t}.a`,
+        tensorFrom(rt, a, [inDim, lora.rank], { requiresGrad: true, name: `l${l}.${t}.a` }),
+      );
+      const b = full(rt, [lora.rank, outDim], 0);
+      b.requiresGrad = true;
+      b.name = `l${l}.${t}.b`;
+      model.lora.set(`l${l}.${t}.b`, b);
+    }
+  }
+  model.loraScale = lora.alpha / lora.rank;
+  for (const p of model.params.values()) p.requiresGrad = false;
+}
+
+/** Attaches the scalar regression head (zero-initialised bias, small weights). */
+export function attachRegressionHead(model: Vlm, seed: number): void {
+  const rng = seededRng(seed ^ 0x4ead);
+  const rt = model.params.get("tok")!.rt;
+  const D = model.config.dim;
+  const w = Float32Array.from({ length: D }, () => (rng() * 2 - 1) * Math.sqrt(3 / D));
+  model.regHead.set("reg.w", tensorFrom(rt, w, [D, 1], { requiresGrad: true, name: "reg.w" }));
+  const b = full(rt, [1], 0);
+  b.requiresGrad = true;
+  b.name = "reg.b";
+  model.regHead.set("reg.b", b);
+}
+
+/** Every tensor that is trained (requiresGrad), in a stable order. */
+export function trainableParams(model: Vlm): Tensor[] {
+  return [...model.params.values(), ...model.lora.values(), ...model.regHead.values()].filter((t) =>
+    t.requiresGrad
+  );
+}
+
+/** Every tensor of the model by name (what a checkpoint stores). */
+export function namedTensors(model: Vlm): Map<string, Tensor> {
+  return new Map([...model.params, ...model.lora, ...model.regHead]);
+}
+
+/** Options of a forward pass. */
+export interface ForwardOptions {
+  /** Use the LoRA adapters (default true); false gives the frozen base, GRPO's reference model. */
+  adapters?: boolean;
+  /** Base weights to use instead of the model's own (a frozen reference copy for full fine-tunes). */
+  base?: Map<string, Tensor>;
+}
+
+/** x·W (+ bias) with the layer's LoRA update when adapters are on: x·W + s·(x·A)·B. */
+function linear(
+  model: Vlm,
+  weights: Map<string, Tensor>,
+  x: Tensor,
+  name: string,
+  bias: string | null,
+  adapters: boolean,
+  activation?: "gelu",
+): Tensor {
+  const a = adapters ? model.lora.get(`${name}.a`) : undefined;
+  const b = bias ? weights.get(bias)! : undefined;
+  if (!a) return matmul(x, weights.get(name)!, { bias: b, activation });
+  const base = matmul(x, weights.get(name)!, { bias: b });
+  const update = scale(matmul(matmul(x, a), model.lora.get(`${name}.b`)!), model.loraScale);
+  const y = add(base, update);
+  return activation === "gelu" ? gelu(y) : y;
+}
+
+/**
+ * The final hidden states [B·S, D] (after the last layer norm) of images [B, 3, side, side] and text
+ * ids [B, T] (u32; T = config.textLength). Differentiable in every trainable parameter.
+ */
+export function encode(model: Vlm, images: Tensor, text: Tensor, options: ForwardOptions = {}): Tensor {
+  const c = model.config;
+  const w = options.base ?? model.params;
+  const adapters = options.adapters ?? true;
+  const B = images.shape[0], P = patchCount(c), T = text.shape[1], S = P + T, D = c.dim;
+  if (text.shape.length !== 2 || text.shape[0] !== B || T > c.textLength) {
+    throw new RangeError(`encode: text [${text.shape}] must be [${B}, ≤ ${c.textLength}]`);
+  }
+  const patches = matmul(patchify(images, c.patch), w.get("patch.w")!, { bias: w.get("patch.b") });
+  let x = concatSeq(patches, embedding(w.get("tok")!, text));
+  x = reshape(add(x, positions(w.get("pos")!, S)), [B * S, D]);
+  for (let l = 0; l < c.layers; l++) x = block(model, w, x, l, B, S, P + 1, adapters);
+  return layerNorm(x, w.get("lnf.g")!, w.get("lnf.b")!);
+}
+
+/** The first S rows of the positional table, as [S, D] (a copy, so its gradient flows back). */
+function positions(pos: Tensor, s: number): Tensor {
+  if (s === pos.shape[0]) return pos;
+  const ids = tensorFrom(pos.rt, Array.from({ length: s }, (_, i) => i), [s], { dtype: "u32" });
+  return embedding(pos, ids);
+}
+
+function block(
+  model: Vlm,
+  w: Map<string, Tensor>,
+  x: Tensor,
+  l: number,
+  B: number,
+  S: number,
+  prefix: number,
+  adapters: boolean,
+): Tensor {
+  const c = model.config, H = c.heads, Dh = c.dim / H;
+  const heads = (t: Tensor) => permute(reshape(t, [B, S, H, Dh]), [0, 2, 1, 3]);
+  const h = layerNorm(x, w.get(`l${l}.ln1.g`)!, w.get(`l${l}.ln1.b`)!);
+  const q = linear(model, w, h, `l${l}.wq`, null, adapters);
+  const k = linear(model, w, h, `l${l}.wk`, null, adapters);
+  const v = linear(model, w, h, `l${l}.wv`, null, adapters);
+  const a = attention(heads(q), heads(k), heads(v), { prefix });
+  const merged = reshape(permute(a, [0, 2, 1, 3]), [B * S, c.dim]);
+  x = add(x, linear(model, w, merged, `l${l}.wo`, `l${l}.bo`, adapters));
+  const h2 = layerNorm(x, w.get(`l${l}.ln2.g`)!, w.get(`l${l}.ln2.b`)!);
+  const m = linear(model, w, h2, `l${l}.w1`, `l${l}.b1`, adapters, "gelu");
+  return add(x, linear(model, w, m, `l${l}.w2`, `l${l}.b2`, adapters));
+}
+
+/** Next-token logits [B·S, V] of final hidden states [B·S, D]. */
+export function lmLogits(model: Vlm, hidden: Tensor, options: ForwardOptions = {}): Tensor {
+  return matmul(hidden, (options.base ?? model.params).get("head")!);
+}
+
+/**
+ * Rows `rows` (flat indices into [B·S]) of hidden states [B·S, D]: e.g. the task token of every
+ * sequence (b·S + P), or the text positions. Differentiable (a gather whose gradient scatters back).
+ */
+export function selectRows(hidden: Tensor, rows: readonly number[]): Tensor {
+  const ids = tensorFrom(hidden.rt, rows, [rows.length], { dtype: "u32" });
+  return embedding(hidden, ids);
+}
+
+/** Flat row indices of the text positions [B, T] of a batch: b·S + P + t. */
+export function textRows(model: Vlm, batch: number, length: number): number[] {
+  const P = patchCount(model.config), S = P + length;
+  return Array.from({ length: batch * length }, (_, i) => Math.floor(i / length) * S + P + (i % length));
+}
+
+/** The regression head on features [B, D]: predictions [B, 1] (in standardised label units). */
+export function regress(model: Vlm, features: Tensor): Tensor {
+  const w = model.regHead.get("reg.w"), b = model.regHead.get("reg.b");
+  if (!w || !b) throw new Error("regress: no regression head attached");
+  return matmul(features, w, { bias: b });
+}
+
+/** Options of {@linkcode generate}. */
+export interface GenerateOptions {
+  /** Generations per image, K (the images are encoded once and their KV caches repeated). */
+  samples: number;
+  /** Sampling temperature; 0 takes the argmax. */
+  temperature: number;
+  /** Seed of the counter-based sampler. */
+  seed: number;
+  /** A counter unique to this call within the run (e.g. the training step), so draws never repeat. */
+  stream: number;
+  /** Tokens to generate (at most config.textLength). */
+  maxTokens: number;
+  /** Use the adapters (default true). */
+  adapters?: boolean;
+}
+
+/**
+ * Samples answers for images [B, 3, side, side] and their task token ids (B numbers): returns
+ * [maxTokens, B·K] token ids (read back once at the end; row-major by step), generation k of image b at
+ * column b·K + k. Runs without recording; the prefix is encoded once per image and its KV cache repeated
+ * K times; each new token then costs one decoding pass against the cache.
+ */
+export async function generate(
+  model: Vlm,
+  images: Tensor,
+  tasks: readonly number[],
+  options: GenerateOptions,
+): Promise<Uint32Array> {
+  const c = model.config, rt = images.rt;
+  const B = images.shape[0], K = options.samples, BK = B * K, P = patchCount(c), S = sequenceLength(c);
+  const H = c.heads, Dh = c.dim / H, D = c.dim, M = options.maxTokens, adapters = options.adapters ?? true;
+  if (M < 1 || M > c.textLength) {
+    throw new RangeError(`generate: maxTokens ${M} must be in [1, ${c.textLength}]`);
+  }
+  const w = model.params;
+  return await rt.scope(async () => {
+    const out = full(rt, [M, BK], 0, "u32");
+    noGrad(() => {
+      // Prefill: patches + task token, bidirectional, once per image; keep K and V of every layer.
+      const prefix = P + 1;
+      const patches = matmul(patchify(images, c.patch), w.get("patch.w")!, { bias: w.get("patch.b") });
+      let x = concatSeq(patches, embedding(w.get("tok")!, tensorFrom(rt, tasks, [B, 1], { dtype: "u32" })));
+      x = reshape(add(x, positions(w.get("pos")!, prefix)), [B * prefix, D]);
+      // Each image's rows repeated K times: gather b·prefix + s for every (b, k).
+      const repeatIds = tensorFrom(rt, Array.from({ length: BK }, (_, i) => Math.floor(i / K)), [BK], {
+        dtype: "u32",
+      });
+      const kCaches: Tensor[] = [], vCaches: Tensor[] = [];
+      const heads = (t: Tensor, n: number, s: number) => permute(reshape(t, [n, s, H, Dh]), [0, 2, 1, 3]);
+      const toCache = (t: Tensor) => {
+        // t: [B, H, prefix, Dh] → cache [BK, H, S, Dh] with rows [0, prefix) filled.
+        const repeated = reshape(embedding(reshape(t, [B, H * prefix * Dh]), repeatIds), [
+          BK * H,
+          prefix,
+          Dh,
+        ]);
+        const cache = full(rt, [BK, H, S, Dh], 0);
+        copyRows(repeated, cache, {
+          batch: BK * H,
+          d: Dh,
+          rows: prefix,
+          srcS: prefix,
+          dstS: S,
+          srcStart: 0,
+          dstStart: 0,
+        });
+        return cache;
+      };
+      for (let l = 0; l < c.layers; l++) {
+        const h = layerNorm(x, w.get(`l${l}.ln1.g`)!, w.get(`l${l}.ln1.b`)!);
+        const q = linear(model, w, h, `l${l}.wq`, null, adapters);
+        const k = heads(linear(model, w, h, `l${l}.wk`, null, adapters), B, prefix);
+        const v = heads(linear(model, w, h, `l${l}.wv`, null, adapters), B, prefix);
+        kCaches.push(toCache(k));
+        vCaches.push(toCache(v));
+        const a = attention(heads(q, B, prefix), k, v, { prefix });
+        x = add(
+          x,
+          linear(
+            model,
+            w,
+            reshape(permute(a, [0, 2, 1, 3]), [B * prefix, D]),
+            `l${l}.wo`,
+            `l${l}.bo`,
+            adapters,
+          ),
+        );
+        const h2 = layerNorm(x, w.get(`l${l}.ln2.g`)!, w.get(`l${l}.ln2.b`)!);
+        x = add(
+          x,
+          linear(
+            model,
+            w,
+            linear(model, w, h2, `l${l}.w1`, `l${l}.b1`, adapters, "gelu"),
+            `l${l}.w2`,
+            `l${l}.b2`,
+            adapters,
+          ),
+        );
+      }
+      // The task token's state predicts the first answer token.
+      const lastRows = Array.from({ length: BK }, (_, i) => Math.floor(i / K) * prefix + P);
+      let hidden = layerNorm(selectRows(x, lastRows), w.get("lnf.g")!, w.get("lnf.b")!);
+      for (let t = 0; t < M; t++) {
+        const token = sampleCategorical(
+          matmul(hidden, w.get("head")!),
+          options.temperature,
+          options.seed,
+          options.stream * c.textLength + t,
+        );
+        copyRows(token, out, { batch: 1, d: BK, rows: 1, srcS: 1, dstS: M, srcStart: 0, dstStart: t });
+        if (t === M - 1) break;
+        // Decode the sampled token at position P + 1 + t against the caches.
+        const pos = P + 1 + t;
+        const posIds = tensorFrom(rt, new Array(BK).fill(pos), [BK], { dtype: "u32" });
+        let y = add(embedding(w.get("tok")!, token), embedding(w.get("pos")!, posIds));
+        for (let l = 0; l < c.layers; l++) {
+          const h = layerNorm(y, w.get(`l${l}.ln1.g`)!, w.get(`l${l}.ln1.b`)!);
+          const q = reshape(linear(model, w, h, `l${l}.wq`, null, adapters), [BK, H, 1, Dh]);
+          const k = reshape(linear(model, w, h, `l${l}.wk`, null, adapters), [BK * H, 1, Dh]);
+          const v = reshape(linear(model, w, h, `l${l}.wv`, null, adapters), [BK * H, 1, Dh]);
+          const view = { batch: BK * H, d: Dh, rows: 1, srcS: 1, dstS: S, srcStart: 0, dstStart: pos };
+          copyRows(k, kCaches[l], view);
+          copyRows(v, vCaches[l], view);
+          const a = reshape(attentionDecode(q, kCaches[l], vCaches[l], pos + 1), [BK, D]);
+          y = add(y, linear(model, w, a, `l${l}.wo`, `l${l}.bo`, adapters));
+          const h2 = layerNorm(y, w.get(`l${l}.ln2.g`)!, w.get(`l${l}.ln2.b`)!);
+          y = add(
+            y,
+            linear(
+              model,
+              w,
+              linear(model, w, h2, `l${l}.w1`, `l${l}.b1`, adapters, "gelu"),
+              `l${l}.w2`,
+              `l${l}.b2`,
+              adapters,
+            ),
+          );
+        }
+        hidden = layerNorm(y, w.get("lnf.g")!, w.get("lnf.b")!);
+      }
+    });
+    return new Uint32Array((await out.toArray()).map((v) => v));
+  });
+}
