@@ -190,6 +190,13 @@ export class AdamW {
     }
   }
 
+  /** The first and second moment tensors of a parameter (what a checkpoint saves and restores). */
+  moments(p: Tensor): { m: Tensor; v: Tensor } {
+    const m = this.#m.get(p), v = this.#v.get(p);
+    if (!m || !v) throw new RangeError(`AdamW: ${p.name ?? "tensor"} is not one of its parameters`);
+    return { m, v };
+  }
+
   /** Releases every parameter's gradient (call after `update`, before the next backward). */
   zeroGrad(): void {
     for (const g of this.groups) {

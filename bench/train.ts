@@ -1,0 +1,308 @@
+/**
+ * The run loop behind `deno task train`: config → data → backbone (pretrained once per config hash and
+ * cached) → the method's phase, step by step with `log.jsonl`, a progress bar and checkpoints →
+ * test predictions → the scorer → `results.json`, all in one run directory. A run interrupted at any
+ * point continues with `resume` from its last checkpoint, bit for bit on the same adapter.
+ *
+ * Run directory: `config.json` (resolved settings), `log.jsonl`, `checkpoints/`, `predictions.jsonl`,
+ * `results.json`.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { defaultCacheDir } from "../datasets/cache.ts";
+import { type PreparedDataset, readPreparedDataset } from "../datasets/format.ts";
+import type { TaskId } from "../datasets/prompts.ts";
+import type { TrainConfig } from "./configs/config.ts";
+import { InputError } from "./core/errors.ts";
+import { exists, readTextFile, writeFileAtomic, writeJsonAtomic } from "./core/fs.ts";
+import { sha256Hex } from "./core/hash.ts";
+import { progress } from "./core/progress.ts";
+import { collectProvenance } from "./core/provenance.ts";
+import { type GpuBackend, openGpu } from "./gpu/device.ts";
+import { type Runtime, runtimeFor } from "./gpu/runtime.ts";
+import type { Method, MethodContext, Phase, TaskData } from "./methods/method.ts";
+import { supervisedPhase } from "./methods/sft.ts";
+import { methodById } from "./methods/registry.ts";
+import { loadCheckpoint, saveCheckpoint } from "./model/checkpoint.ts";
+import { loadImages } from "./model/images.ts";
+import { quantitySet } from "./model/quantity.ts";
+import { decimalsFor, maxAnswerTokens, TASK_TOKENS } from "./model/vocab.ts";
+import { attachLora, attachRegressionHead, initVlm, type Vlm } from "./model/vlm.ts";
+import { buildResults, type Results } from "./score/results.ts";
+import { scoreDataset } from "./score/score.ts";
+
+/** Inputs of {@linkcode train}. */
+export interface TrainOptions {
+  /** Prepared dataset directory. */
+  data: string;
+  /** Method id. */
+  method: string;
+  /** Resolved configuration. */
+  config: TrainConfig;
+  /** Where the config came from (preset name or file), recorded in the results. */
+  configSource: string;
+  /** Run directory. */
+  out: string;
+  /** Continue a run from its last checkpoint. */
+  resume?: boolean;
+  /** Stop (as a crash would) right after the checkpoint at this step; for testing resumption. */
+  stopAfter?: number;
+  /** WebGPU implementation. */
+  gpu?: GpuBackend;
+  /** Suppress progress output. */
+  quiet?: boolean;
+  /** Backbone cache directory (default: the dirbench cache). */
+  cache?: string;
+}
+
+/** What {@linkcode train} produced. */
+export interface TrainOutput {
+  results: Results;
+  /** Wall seconds per part. */
+  seconds: { backbone: number; train: number; predict: number };
+  /** Mean training throughput in samples (prompts) per second. */
+  samplesPerSecond: number;
+}
+
+/** Thrown when `stopAfter` is reached: the run stopped on purpose after a checkpoint. */
+export class StoppedEarly extends Error {}
+
+/** Reads the labels, images and answer format of a prepared dataset for the model. */
+export async function loadTaskData(
+  dataset: PreparedDataset,
+  config: TrainConfig,
+  quiet = false,
+): Promise<TaskData> {
+  const m = dataset.manifest;
+  const task = (m.task as TaskId | undefined) ?? "synthetic";
+  const taskToken = TASK_TOKENS[task];
+  if (taskToken === undefined) {
+    throw new InputError(`unknown task "${task}"`, { file: join(dataset.dir, "manifest.json") });
+  }
+  const labels = dataset.train.samples.map((s) => s.label);
+  const decimals = decimalsFor([...labels, ...dataset.test.samples.map((s) => s.label)]);
+  const need = maxAnswerTokens(m.label.min, m.label.max, decimals);
+  if (need > config.model.textLength) {
+    throw new InputError(
+      `labels up to ${m.label.max} with ${decimals} decimals need model.textLength ≥ ${need} (config has ${config.model.textLength})`,
+      { file: join(dataset.dir, "manifest.json") },
+    );
+  }
+  const side = config.model.image;
+  return {
+    id: m.id,
+    taskToken,
+    decimals,
+    labelRange: [m.label.min, m.label.max],
+    binWidth: m.label.binWidth,
+    train: {
+      ids: dataset.train.samples.map((s) => s.id),
+      images: await loadImages(dataset, dataset.train.samples, side, { quiet, label: "train images" }),
+      labels,
+    },
+    test: {
+      ids: dataset.test.samples.map((s) => s.id),
+      images: await loadImages(dataset, dataset.test.samples, side, { quiet, label: "test images" }),
+    },
+  };
+}
+
+/** The cache key of a backbone: everything its pretraining depends on. */
+export async function backboneKey(config: TrainConfig): Promise<string> {
+  const basis = {
+    v: 1,
+    seed: config.seed,
+    model: config.model,
+    optim: config.optim,
+    pretrain: config.pretrain,
+  };
+  return (await sha256Hex(new TextEncoder().encode(JSON.stringify(basis)))).slice(0, 16);
+}
+
+/**
+ * Runs `phase` from its last checkpoint in `dir` (or from step 0), appending to `logFile`, with a
+ * progress bar, a checkpoint every `every` steps and at the end.
+ */
+export async function runPhase(
+  phase: Phase,
+  dir: string,
+  options: { label: string; every: number; logFile: string; quiet?: boolean; stopAfter?: number },
+): Promise<{ seconds: number; samplesPerSecond: number }> {
+  const restored = await loadCheckpoint(join(dir, "checkpoints"), phase.tensors());
+  const start = restored?.step ?? 0;
+  if (restored) phase.loadState(restored.state);
+  await truncateLog(options.logFile, start);
+  const bar = progress(options.label, phase.steps * phase.samplesPerStep, {
+    quiet: options.quiet,
+    unit: "samples",
+  });
+  bar.set(start * phase.samplesPerStep);
+  const began = performance.now();
+  const log = await Deno.open(options.logFile, { append: true, create: true });
+  try {
+    for (let i = start; i < phase.steps; i++) {
+      const record = await phase.step(i);
+      await log.write(new TextEncoder().encode(JSON.stringify({ step: i + 1, ...round(record) }) + "\n"));
+      bar.tick(phase.samplesPerStep);
+      const last = i + 1 === phase.steps;
+      if (last || (i + 1) % options.every === 0 || i + 1 === options.stopAfter) {
+        await saveCheckpoint(join(dir, "checkpoints"), i + 1, phase.tensors(), phase.state());
+      }
+      if (i + 1 === options.stopAfter && !last) {
+        throw new StoppedEarly(`stopped after step ${i + 1} as asked`);
+      }
+    }
+  } finally {
+    log.close();
+  }
+  bar.done();
+  const seconds = (performance.now() - began) / 1000;
+  const steps = phase.steps - start;
+  return { seconds, samplesPerSecond: seconds > 0 ? (steps * phase.samplesPerStep) / seconds : 0 };
+}
+
+function round(record: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(record).map(([k, v]) => [k, Number.isFinite(v) ? +v.toPrecision(7) : v]),
+  );
+}
+
+/** Drops log lines of steps after `step` (a resumed run repeats them). */
+async function truncateLog(file: string, step: number): Promise<void> {
+  if (!await exists(file)) return;
+  const lines = (await readTextFile(file, "log")).split("\n").filter((l) => l.trim() !== "");
+  const kept = lines.filter((l) => {
+    try {
+      return (JSON.parse(l) as { step: number }).step <= step;
+    } catch {
+      return false;
+    }
+  });
+  if (kept.length !== lines.length) await writeFileAtomic(file, kept.map((l) => l + "\n").join(""));
+}
+
+/**
+ * The pretrained backbone for `config`, from the cache, pretraining it there first when missing
+ * (resumable too: the cache directory holds the phase's checkpoints until it is complete).
+ */
+export async function ensureBackbone(
+  rt: Runtime,
+  config: TrainConfig,
+  cache: string,
+  options: { quiet?: boolean } = {},
+): Promise<{ model: Vlm; dir: string; key: string; trained: boolean }> {
+  const key = await backboneKey(config);
+  const dir = join(cache, "backbones", key);
+  const model = initVlm(rt, config.model, config.seed);
+  const done = join(dir, "backbone.json");
+  if (await exists(done)) {
+    const restored = await loadCheckpoint(join(dir, "checkpoints"), new Map([...model.params]));
+    if (restored) return { model, dir, key, trained: false };
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  await writeJsonAtomic(join(dir, "config.json"), config);
+  const p = config.pretrain;
+  const set = quantitySet(p.samples, config.model.image, p.labelMax, config.seed);
+  const phase = supervisedPhase({ rt, config, model }, {
+    images: set.images,
+    labels: set.labels,
+    task: TASK_TOKENS.quantity,
+    decimals: 0,
+    epochs: p.epochs,
+    batch: p.batch,
+    lr: p.lr,
+    sigma: null,
+    test: set.images,
+    testTask: TASK_TOKENS.quantity,
+  });
+  await runPhase(phase, dir, {
+    label: "pretrain",
+    every: config.checkpoint.every,
+    logFile: join(dir, "log.jsonl"),
+    quiet: options.quiet,
+  });
+  await writeJsonAtomic(done, { key, steps: phase.steps, date: new Date().toISOString() });
+  return { model, dir, key, trained: true };
+}
+
+/** Trains `options.method` and scores it; see the module notes. */
+export async function train(options: TrainOptions): Promise<TrainOutput> {
+  const method: Method = methodById(options.method);
+  const { config, out } = options;
+  const dataset = await readPreparedDataset(options.data);
+  if (!options.resume && await exists(out) && [...Deno.readDirSync(out)].length > 0) {
+    throw new InputError("is not empty; choose another --out, or pass --resume to continue that run", {
+      file: out,
+    });
+  }
+  if (options.resume && await exists(join(out, "config.json"))) {
+    const before = JSON.parse(await readTextFile(join(out, "config.json"), "run config"));
+    if (JSON.stringify(before.config) !== JSON.stringify(config) || before.method !== method.id) {
+      throw new InputError("was started with another method or config; --resume needs the same ones", {
+        file: join(out, "config.json"),
+      });
+    }
+  }
+  await Deno.mkdir(out, { recursive: true });
+  await writeJsonAtomic(join(out, "config.json"), {
+    method: method.id,
+    data: options.data,
+    source: options.configSource,
+    config,
+  });
+
+  const gpu = await openGpu(options.gpu ?? "deno");
+  const rt = runtimeFor(gpu);
+  const data = await loadTaskData(dataset, config, options.quiet);
+  const cache = options.cache ?? defaultCacheDir();
+
+  const t0 = performance.now();
+  const backbone = await ensureBackbone(rt, config, cache, { quiet: options.quiet });
+  const model = backbone.model;
+  if (method.family === "regression") attachRegressionHead(model, config.seed);
+  else if (method.family !== "zeroshot" && method.family !== "pretrain") {
+    attachLora(model, config.lora, config.seed);
+  }
+  const t1 = performance.now();
+
+  const ctx: MethodContext = { rt, config, data, model };
+  const phase = method.start(ctx);
+  const run = await runPhase(phase, out, {
+    label: method.id,
+    every: config.checkpoint.every,
+    logFile: join(out, "log.jsonl"),
+    quiet: options.quiet,
+    stopAfter: options.stopAfter,
+  });
+  const t2 = performance.now();
+
+  const answers = await phase.predict();
+  const predictions = answers.map((a, i) => ({ id: data.test.ids[i], ...a }));
+  await writeFileAtomic(
+    join(out, "predictions.jsonl"),
+    predictions.map((p) => JSON.stringify(p) + "\n").join(""),
+  );
+  const scored = scoreDataset(dataset, predictions, {}, join(out, "predictions.jsonl"));
+  const provenance = await collectProvenance({
+    seeds: { train: config.seed },
+    adapter: { description: gpu.info.description, fallback: gpu.info.fallback, backend: gpu.info.backend },
+  });
+  const results = buildResults(dataset, scored, {
+    name: method.id,
+    config: {
+      family: method.family,
+      configSource: options.configSource,
+      backbone: { key: backbone.key, preset: config.preset },
+      resolved: config,
+    },
+  }, provenance);
+  await writeJsonAtomic(join(out, "results.json"), results);
+  const t3 = performance.now();
+  return {
+    results,
+    seconds: { backbone: (t1 - t0) / 1000, train: (t2 - t1) / 1000, predict: (t3 - t2) / 1000 },
+    samplesPerSecond: run.samplesPerSecond,
+  };
+}
