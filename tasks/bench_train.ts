@@ -1,0 +1,113 @@
+/**
+ * `deno task bench:train [--config quick|paper|<yaml>] [--set key=value ...] [--steps N] [--out file.json]`:
+ * training throughput of SFT and GRPO (samples, i.e. prompts, per second) on the WebGPU engine, and the
+ * GRPO/SFT cost ratio per sample, with the config's model and batch sizes on generated images (no
+ * dataset needed). The first steps compile pipelines and are not timed.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { loadConfig } from "../bench/configs/config.ts";
+import { writeJsonAtomic } from "../bench/core/fs.ts";
+import { collectProvenance } from "../bench/core/provenance.ts";
+import { openGpu } from "../bench/gpu/device.ts";
+import { runtimeFor } from "../bench/gpu/runtime.ts";
+import { methodById } from "../bench/methods/registry.ts";
+import type { TaskData } from "../bench/methods/method.ts";
+import { quantitySet } from "../bench/model/quantity.ts";
+import { TASK_TOKENS } from "../bench/model/vocab.ts";
+import { attachLora, initVlm } from "../bench/model/vlm.ts";
+import { intFlag, runTask } from "./_cli.ts";
+
+const USAGE =
+  `usage: deno task bench:train [--config quick|paper|<file.yaml>] [--set key=value ...] [--steps N]
+                             [--methods sft,grpo-ccc] [--out results.json]
+
+  --steps <n>     timed steps per method after 2 warm-up steps (default 5)
+  --methods <l>   comma-separated method ids (default sft,grpo-ccc)`;
+
+if (import.meta.main) {
+  await runTask("bench:train", USAGE, async () => {
+    const { values } = parseArgs({
+      args: Deno.args,
+      options: {
+        config: { type: "string" },
+        set: { type: "string", multiple: true },
+        steps: { type: "string" },
+        methods: { type: "string" },
+        out: { type: "string" },
+      },
+      strict: true,
+    });
+    const source = values.config ?? "quick";
+    const config = await loadConfig(source, values.set ?? []);
+    const steps = intFlag(values.steps, "steps", 5, 1);
+    const methods = (values.methods ?? "sft,grpo-ccc").split(",");
+    const gpu = await openGpu();
+    const rt = runtimeFor(gpu);
+    console.log(
+      `adapter: ${gpu.info.description}${gpu.info.fallback ? " (software)" : ""}; config ${source}`,
+    );
+    // Enough generated samples for the warm-up and timed steps of the largest batch.
+    const batch = Math.max(config.sft.batch, config.grpo.batch, config.regression.batch);
+    const n = batch * (steps + 2);
+    const set = quantitySet(n, config.model.image, 100, config.seed);
+    const data: TaskData = {
+      id: "generated",
+      taskToken: TASK_TOKENS.synthetic,
+      decimals: 0,
+      labelRange: [0, 100],
+      binWidth: 1,
+      train: { ids: set.labels.map((_, i) => `${i}`), images: set.images, labels: set.labels },
+      test: { ids: [], images: { side: config.model.image, count: 0, pixels: new Uint8Array() } },
+    };
+    const results: { method: string; batch: number; msPerStep: number; samplesPerSecond: number }[] = [];
+    for (const id of methods) {
+      const method = methodById(id);
+      const model = initVlm(rt, config.model, config.seed);
+      if (method.family !== "regression") attachLora(model, config.lora, config.seed);
+      const phase = method.start({
+        rt,
+        config: { ...config, optim: { ...config.optim, warmupSteps: 0 } },
+        data,
+        model,
+      });
+      await phase.step(0);
+      await phase.step(1);
+      const t0 = performance.now();
+      for (let i = 2; i < steps + 2; i++) await phase.step(i);
+      const ms = (performance.now() - t0) / steps;
+      const row = {
+        method: id,
+        batch: phase.samplesPerStep,
+        msPerStep: ms,
+        samplesPerSecond: (phase.samplesPerStep * 1000) / ms,
+      };
+      results.push(row);
+      console.log(
+        `${id.padEnd(12)} batch ${row.batch}: ${ms.toFixed(1)} ms/step, ${
+          row.samplesPerSecond.toFixed(1)
+        } samples/s`,
+      );
+    }
+    const sft = results.find((r) => r.method === "sft"),
+      grpo = results.find((r) => r.method.includes("grpo"));
+    const ratio = sft && grpo ? sft.samplesPerSecond / grpo.samplesPerSecond : null;
+    if (ratio !== null) console.log(`GRPO/SFT cost per sample: ${ratio.toFixed(2)}×`);
+    if (values.out) {
+      await writeJsonAtomic(values.out, {
+        adapter: {
+          description: gpu.info.description,
+          fallback: gpu.info.fallback,
+          features: gpu.info.features,
+        },
+        config: source,
+        resolved: config,
+        results,
+        grpoSftCostRatio: ratio,
+        provenance: await collectProvenance({ seeds: { bench: config.seed } }),
+      });
+    }
+  });
+}
