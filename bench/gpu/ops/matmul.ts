@@ -685,7 +685,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(global_invocation_id) gid: v
   let m0 = gid.y * ${TM}u;
   let n0 = gid.x * ${TN}u;
   let kBegin = ${f.split ? "z * u.kc" : "0u"};
-  let kEnd = ${f.split ? "min(u.K, kBegin + u.kc)" : "u.K"};`);
+  let kEnd = ${f.split ? "min(u.K, kBegin + u.kc)" : "u.K"};
+  let sA = u.M / 4u; // texels per k-row of an M-contiguous A (and of an N-contiguous B)
+  let sB = u.N / 4u;`);
   // Texel bases: per row (K-contiguous) or per quad of rows (M/N-contiguous), clamped to the matrix.
   if (aK) {
     for (let r = 0; r < TM; r++) emit(`  let ta${r} = offA / 4u + min(m0 + ${r}u, u.M - 1u) * (u.K / 4u);`);
