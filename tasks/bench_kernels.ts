@@ -17,7 +17,7 @@ import { MATMUL_CONFIGS, type MatmulConfigName, matmulFlops, matmulRaw } from ".
 import { runtimeFor } from "../bench/gpu/runtime.ts";
 import { type DType, tensorFrom } from "../bench/gpu/tensor.ts";
 import { randomValues } from "../bench/gpu/testing.ts";
-import { tinyBatch, tinyModel } from "../bench/gpu/tiny_transformer.ts";
+import { tinyBatch, type TinyConfig, tinyModel } from "../bench/gpu/tiny_transformer.ts";
 import { noGrad } from "../bench/gpu/autograd.ts";
 import { runTask, UsageError } from "./_cli.ts";
 
@@ -40,13 +40,34 @@ interface Result {
   config?: string;
 }
 
+/** M, N, K and optionally the transposes ("NT": B transposed, "TN": A transposed). */
+type GemmShape = [number, number, number, ("NN" | "NT" | "TN" | "TT")?];
+
 const PRESETS = {
   cpu: {
     gemm: [256, 512, 1024],
     sweepAt: 256,
-    modelGemms: [[192, 64, 256], [192, 256, 64], [64, 256, 192]] as [number, number, number][],
+    // The tiny model's GEMMs, then the small CI models' (batch·tokens 384–2048 rows, d 64–128, 4d): the
+    // forward, the input gradient (·Wᵀ) and the weight gradient (Xᵀ·, "T" first: transA).
+    modelGemms: [
+      [192, 64, 256],
+      [192, 256, 64],
+      [64, 256, 192],
+      [384, 256, 64],
+      [384, 64, 256],
+      [2048, 512, 128],
+      [2048, 128, 512],
+      [2048, 256, 256],
+      [2048, 128, 128, "NT"],
+      [128, 512, 2048, "TN"],
+    ] as GemmShape[],
     attention: { B: 2, H: 4, S: 48, Dh: 32 },
     tiny: { vocab: 24, dim: 64, heads: 4, layers: 2, seq: 48, prefix: 32, batch: 4 },
+    // Closer to the quick models trained on the software adapter in CI.
+    moreTiny: [
+      { vocab: 24, dim: 64, heads: 4, layers: 2, seq: 24, prefix: 16, batch: 16 },
+      { vocab: 24, dim: 128, heads: 4, layers: 4, seq: 80, prefix: 64, batch: 16 },
+    ],
     fmaGroups: 64,
     bandwidthMB: 16,
     minMs: 300,
@@ -59,13 +80,10 @@ const PRESETS = {
       4096,
       512,
       32,
-    ]] as [
-      number,
-      number,
-      number,
-    ][],
+    ]] as GemmShape[],
     attention: { B: 16, H: 8, S: 320, Dh: 64 },
     tiny: { vocab: 32, dim: 512, heads: 8, layers: 6, seq: 320, prefix: 256, batch: 16 },
+    moreTiny: [] as TinyConfig[],
     fmaGroups: 8192,
     bandwidthMB: 512,
     minMs: 400,
@@ -128,14 +146,18 @@ if (import.meta.main) {
       dtype: DType,
       config?: MatmulConfigName,
       name = "gemm",
+      trans = "NN",
     ) => {
-      const a = tensorFrom(rt, randomValues(M * K, 1), [M, K], { dtype });
-      const b = tensorFrom(rt, randomValues(K * N, 2), [K, N], { dtype });
-      const ms = await timeGpu(rt, () => noGrad(() => matmulRaw(a, b, { config }).release()), {
-        minMs: preset.minMs,
-      });
+      const transA = trans[0] === "T", transB = trans[1] === "T";
+      const a = tensorFrom(rt, randomValues(M * K, 1), transA ? [K, M] : [M, K], { dtype });
+      const b = tensorFrom(rt, randomValues(K * N, 2), transB ? [N, K] : [K, N], { dtype });
+      const ms = await timeGpu(
+        rt,
+        () => noGrad(() => matmulRaw(a, b, { config, transA, transB }).release()),
+        { minMs: preset.minMs },
+      );
       push({
-        name: `${name} ${M}×${N}×${K}`,
+        name: `${name} ${M}×${N}×${K}${trans === "NN" ? "" : ` ${trans}`}`,
         dtype,
         shape: [M, N, K],
         ms,
@@ -160,7 +182,7 @@ if (import.meta.main) {
     }
     if (want("model")) {
       for (const dtype of dtypes) {
-        for (const [M, N, K] of preset.modelGemms) await gemm(M, N, K, dtype, undefined, "model gemm");
+        for (const [M, N, K, t] of preset.modelGemms) await gemm(M, N, K, dtype, undefined, "model gemm", t);
       }
     }
     if (want("attention")) {
@@ -186,7 +208,9 @@ if (import.meta.main) {
       for (const t of [q, k, v]) t.release();
     }
     if (want("train")) {
-      const c = preset.tiny;
+      for (const c of [preset.tiny, ...preset.moreTiny]) await trainStep(c);
+    }
+    async function trainStep(c: TinyConfig) {
       const model = tinyModel(rt, c, 0);
       const batch = tinyBatch(rt, c, 1);
       const ms = await timeGpu(

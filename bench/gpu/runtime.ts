@@ -17,6 +17,20 @@ export interface Program {
   code: () => string;
 }
 
+/** A dispatch's resource: a storage buffer, or a texture view (a read-only storage texture). */
+export type Binding = GPUBuffer | GPUTextureView;
+
+/** Formats of the texel textures ({@linkcode Runtime.texels}): 4 f32 or 4 f16 per texel. */
+export type TexelFormat = "rgba32float" | "rgba16float";
+
+/**
+ * Width in texels of the textures {@linkcode Runtime.texels} fills: a buffer is laid out row by row, so
+ * linear texel t is at (t % TEXEL_WIDTH, t / TEXEL_WIDTH). A power of two (the shaders use a mask and a
+ * shift); 1024 texels make rows of 16 KiB (f32), a multiple of the 256-byte copy row alignment, and the
+ * tallest texture (8192 rows) holds 8 Mi texels.
+ */
+export const TEXEL_WIDTH = 1024;
+
 /** Bytes reserved per dispatch for its uniforms (the minimum uniform offset alignment). */
 export const UNIFORM_SLOT = 256;
 const UNIFORM_PAGE = 64 * 1024;
@@ -58,6 +72,8 @@ export class Runtime {
   #pages: { buffer: GPUBuffer; data: Uint8Array<ArrayBuffer>; used: number }[] = [];
   #scopes: Set<{ release(): void }>[] = [];
   #freePages: GPUBuffer[] = [];
+  #freeTextures = new Map<string, { texture: GPUTexture; view: GPUTextureView }[]>();
+  #textureOf = new WeakMap<GPUTextureView, { texture: GPUTexture; key: string }>();
 
   constructor(gpu: Gpu) {
     this.gpu = gpu;
@@ -125,6 +141,69 @@ export class Runtime {
     this.stats.bytesInPool += buffer.size;
   }
 
+  /**
+   * A read-only view of `texels` 4-element texels of `buffer` (from offset 0) as a 2-D storage texture of
+   * width {@linkcode TEXEL_WIDTH}: a pooled texture, filled by copy commands recorded now (so it holds
+   * the buffer's contents as of this point in the command stream). Return it with
+   * {@linkcode Runtime.releaseTexels} once the dispatches reading it are recorded.
+   *
+   * Why: on the software adapter (llvmpipe, Mesa 22.3) every storage-buffer or workgroup-memory load
+   * runs as a branchy per-invocation scalar loop, about 16 ns per vec4 per invocation, while a storage
+   * texture load is a plain gather, about 1 ns (probe on 2 cores, 2026-11-26). Kernels that read an
+   * operand many times therefore read it through a texture; the copy costs about one memcpy.
+   */
+  texels(buffer: GPUBuffer, texels: number, format: TexelFormat = "rgba32float"): GPUTextureView {
+    const rows = Math.max(1, Math.ceil(texels / TEXEL_WIDTH));
+    const max = this.gpu.limits.maxTextureDimension2D ?? 8192;
+    if (rows > max) throw new RangeError(`${texels} texels exceed a ${TEXEL_WIDTH}×${max} texture`);
+    const height = Math.min(max, 2 ** Math.ceil(Math.log2(rows)));
+    const key = `${format}:${height}`;
+    const entry = this.#freeTextures.get(key)?.pop() ?? this.#newTexture(format, height, key);
+    this.#pass?.end();
+    this.#pass = null;
+    this.#encoder ??= this.device.createCommandEncoder();
+    const bytesPerRow = TEXEL_WIDTH * (format === "rgba32float" ? 16 : 8);
+    const full = Math.floor(texels / TEXEL_WIDTH), rest = texels % TEXEL_WIDTH;
+    if (full > 0) {
+      this.#encoder.copyBufferToTexture({ buffer, bytesPerRow }, { texture: entry.texture }, [
+        TEXEL_WIDTH,
+        full,
+      ]);
+    }
+    if (rest > 0) {
+      this.#encoder.copyBufferToTexture(
+        { buffer, offset: full * bytesPerRow, bytesPerRow },
+        { texture: entry.texture, origin: [0, full] },
+        [rest, 1],
+      );
+    }
+    return entry.view;
+  }
+
+  #newTexture(
+    format: TexelFormat,
+    height: number,
+    key: string,
+  ): { texture: GPUTexture; view: GPUTextureView } {
+    const texture = this.device.createTexture({
+      size: [TEXEL_WIDTH, height],
+      format,
+      usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
+    });
+    const view = texture.createView();
+    this.#textureOf.set(view, { texture, key });
+    return { texture, view };
+  }
+
+  /** Returns a texture from {@linkcode Runtime.texels} to the pool (safe while recorded commands use it). */
+  releaseTexels(view: GPUTextureView): void {
+    const t = this.#textureOf.get(view);
+    if (!t) throw new Error("releaseTexels: not a pooled texel texture");
+    const list = this.#freeTextures.get(t.key) ?? [];
+    list.push({ texture: t.texture, view });
+    this.#freeTextures.set(t.key, list);
+  }
+
   /** The cached pipeline of a program, compiling it on first use (the WGSL is shown on failure). */
   pipeline(program: Program): GPUComputePipeline {
     let p = this.#pipelines.get(program.key);
@@ -169,12 +248,12 @@ export class Runtime {
   }
 
   /**
-   * Records one dispatch. Binding 0 is the uniform block (when `uniforms` is given), then `buffers` in
-   * order from binding 1 (or 0 without uniforms).
+   * Records one dispatch. Binding 0 is the uniform block (when `uniforms` is given), then `buffers` (storage
+   * buffers or texture views) in order from binding 1 (or 0 without uniforms).
    */
   dispatch(
     program: Program,
-    buffers: readonly GPUBuffer[],
+    buffers: readonly Binding[],
     workgroups: readonly [number, number?, number?],
     uniforms?: ArrayBuffer,
   ): void {
@@ -188,7 +267,9 @@ export class Runtime {
       });
     }
     const base = uniforms ? 1 : 0;
-    buffers.forEach((buffer, i) => entries.push({ binding: base + i, resource: { buffer } }));
+    buffers.forEach((b, i) =>
+      entries.push({ binding: base + i, resource: b instanceof GPUBuffer ? { buffer: b } : b })
+    );
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const pass = this.#computePass();
     pass.setPipeline(pipeline);

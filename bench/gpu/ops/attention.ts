@@ -32,7 +32,7 @@
  */
 
 import { gradEnabled, record } from "../autograd.ts";
-import type { Program } from "../runtime.ts";
+import { type Program, type Runtime, TEXEL_WIDTH } from "../runtime.ts";
 import { Tensor } from "../tensor.ts";
 import { grid } from "./elementwise.ts";
 
@@ -162,6 +162,11 @@ export const attentionTuning = {
   maxKeysPerBlock: 16,
   /** Unroll the key loops: "auto" does on real GPUs, not on software adapters (llvmpipe compiles them slowly). */
   unrollKeys: "auto" as boolean | "auto",
+  /**
+   * The barrier-free texture kernels, forward and backward: "auto" on software adapters only (see
+   * `useTexture`); true forces them where Dh allows, false never.
+   */
+  texture: "auto" as boolean | "auto",
 };
 
 /** The tiled forward's shape for head dimension `dh`, or null where it does not apply. */
@@ -704,6 +709,173 @@ fn main(${PARAMS}) {
   };
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Software adapter: texture kernels
+// ---------------------------------------------------------------------------------------------------
+
+/** Threads per workgroup of the texture kernels (no barriers, so any size works). */
+const TEX_WG = 64;
+/** The largest head dimension the texture kernels take (each thread keeps a few rows of Dh in registers). */
+export const MAX_TEXTURE_HEAD_DIM = 128;
+
+/**
+ * Whether the texture kernels run: on the software adapter (llvmpipe) for Dh a multiple of 4 up to
+ * {@linkcode MAX_TEXTURE_HEAD_DIM}, unless `attentionTuning.texture` says otherwise. There, storage-buffer
+ * and workgroup-memory loads cost about 16 ns per vec4 per invocation and barriers split the shader, so
+ * the tiled kernels ran B4 H4 S48 Dh16 forward + backward in about 200 ms (2 cores, 2026-11-26); the
+ * texture kernels read the shared rows through storage textures (about 1 ns per texel) with one thread
+ * per row and no barriers (see {@linkcode Runtime.texels}).
+ */
+function useTexture(rt: Runtime, dh: number): boolean {
+  const t = attentionTuning.texture;
+  return (t === "auto" ? rt.gpu.info.fallback : t) && dh % 4 === 0 && dh <= MAX_TEXTURE_HEAD_DIM;
+}
+
+const TEX_HEAD = (names: string[]) => {
+  const W = TEXEL_WIDTH, LW = Math.log2(W);
+  return names.map((n, i) =>
+    `@group(0) @binding(${i + 1}) var T${n}: texture_storage_2d<rgba32float, read>;
+fn ld${n}(t: u32) -> vec4<f32> { return textureLoad(T${n}, vec2u(t & ${W - 1}u, t >> ${LW}u)); }`
+  ).join("\n");
+};
+
+/** Σ over the D4 vec4 slots of dot(a_r, b_r), as one WGSL expression. */
+const dots = (d4: number, a: (r: number) => string, b: (r: number) => string) =>
+  Array.from({ length: d4 }, (_, r) => `dot(${a(r)}, ${b(r)})`).join(" + ");
+
+/**
+ * Texture forward: thread w = (bh, i) runs query i's online softmax over keys j < max(i + 1, prefix),
+ * reading K and V rows as texels; q and the output accumulator live in registers (Dh/4 vec4s each).
+ */
+function forwardTextureProgram(dh: number, saveLse: boolean): Program {
+  const d4 = dh / 4;
+  const each = (f: (r: number) => string) => Array.from({ length: d4 }, (_, r) => f(r)).join("\n    ");
+  return {
+    key: `attention:fwd-tex:${dh}:${saveLse ? "lse" : "nolse"}`,
+    code: () =>
+      `${UNIFORMS}
+${TEX_HEAD(["K", "V"])}
+@group(0) @binding(3) var<storage, read> Q: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> O: array<vec4<f32>>;
+${saveLse ? "@group(0) @binding(5) var<storage, read_write> LSE: array<f32>;" : ""}
+@compute @workgroup_size(${TEX_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let w = gid.x + gid.y * nwg.x * ${TEX_WG}u;
+  if (w >= u.groups) { return; }
+  let bh = w / u.sq;
+  let i = w % u.sq;
+  let kv0 = bh * u.skv * ${d4}u;
+  ${each((r) => `let q${r} = Q[w * ${d4}u + ${r}u] * u.scale;`)}
+  ${each((r) => `var o${r} = vec4<f32>(0.0);`)}
+  var m = ${LOWEST};
+  var l = 0.0;
+  let nk = max(i + 1u, u.prefix);
+  for (var j = 0u; j < nk; j++) {
+    let t = kv0 + j * ${d4}u;
+    let s = ${dots(d4, (r) => `q${r}`, (r) => `ldK(t + ${r}u)`)};
+    let mNew = max(m, s);
+    let alpha = exp(m - mNew);
+    let p = exp(s - mNew);
+    l = l * alpha + p;
+    ${each((r) => `o${r} = o${r} * alpha + p * ldV(t + ${r}u);`)}
+    m = mNew;
+  }
+  let inv = 1.0 / l;
+  ${each((r) => `O[w * ${d4}u + ${r}u] = o${r} * inv;`)}
+  ${saveLse ? "LSE[w] = m + log(l);" : ""}
+}`,
+  };
+}
+
+/**
+ * Texture backward for dQ: thread w = (bh, i) recomputes P_ij = exp(s_ij − lse_i) over the keys it sees
+ * (K, V rows as texels) and accumulates dQ_i = scale Σ_j P_ij (dO_i·V_j − D_i) K_j; writes D_i = dO_i·O_i.
+ */
+function backwardQTextureProgram(dh: number): Program {
+  const d4 = dh / 4;
+  const each = (f: (r: number) => string) => Array.from({ length: d4 }, (_, r) => f(r)).join("\n    ");
+  return {
+    key: `attention:bwd-q-tex:${dh}`,
+    code: () =>
+      `${UNIFORMS}
+${TEX_HEAD(["K", "V"])}
+@group(0) @binding(3) var<storage, read> Q: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> O: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> G: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> LSE: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dQ: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> Dsum: array<f32>;
+@compute @workgroup_size(${TEX_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let w = gid.x + gid.y * nwg.x * ${TEX_WG}u;
+  if (w >= u.groups) { return; }
+  let bh = w / u.sq;
+  let i = w % u.sq;
+  let kv0 = bh * u.skv * ${d4}u;
+  ${each((r) => `let q${r} = Q[w * ${d4}u + ${r}u] * u.scale;`)}
+  ${each((r) => `let g${r} = G[w * ${d4}u + ${r}u];`)}
+  let D = ${dots(d4, (r) => `g${r}`, (r) => `O[w * ${d4}u + ${r}u]`)};
+  let lse = LSE[w];
+  ${each((r) => `var dq${r} = vec4<f32>(0.0);`)}
+  let nk = max(i + 1u, u.prefix);
+  for (var j = 0u; j < nk; j++) {
+    let t = kv0 + j * ${d4}u;
+    ${each((r) => `let k${r} = ldK(t + ${r}u);`)}
+    let p = exp(${dots(d4, (r) => `q${r}`, (r) => `k${r}`)} - lse);
+    let ds = p * (${dots(d4, (r) => `g${r}`, (r) => `ldV(t + ${r}u)`)} - D);
+    ${each((r) => `dq${r} += ds * k${r};`)}
+  }
+  ${each((r) => `dQ[w * ${d4}u + ${r}u] = dq${r} * u.scale;`)}
+  Dsum[w] = D;
+}`,
+  };
+}
+
+/**
+ * Texture backward for dK, dV: thread w = (bh, j) loops over the queries that see key j (all when
+ * j < prefix, else i ≥ j), reading Q, dO, lse and D as texels: dV_j = Σ_i P_ij dO_i,
+ * dK_j = scale Σ_i P_ij (dO_i·V_j − D_i) Q_i.
+ */
+function backwardKVTextureProgram(dh: number): Program {
+  const d4 = dh / 4;
+  const each = (f: (r: number) => string) => Array.from({ length: d4 }, (_, r) => f(r)).join("\n    ");
+  return {
+    key: `attention:bwd-kv-tex:${dh}`,
+    code: () =>
+      `${UNIFORMS}
+${TEX_HEAD(["Q", "G", "L", "D"])}
+@group(0) @binding(5) var<storage, read> K: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> V: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> dK: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> dV: array<vec4<f32>>;
+@compute @workgroup_size(${TEX_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let w = gid.x + gid.y * nwg.x * ${TEX_WG}u;
+  if (w >= u.groups) { return; }
+  let bh = w / u.skv;
+  let j = w % u.skv;
+  let q0 = bh * u.sq;
+  ${each((r) => `let k${r} = K[w * ${d4}u + ${r}u] * u.scale;`)}
+  ${each((r) => `let v${r} = V[w * ${d4}u + ${r}u];`)}
+  ${each((r) => `var dk${r} = vec4<f32>(0.0);`)}
+  ${each((r) => `var dv${r} = vec4<f32>(0.0);`)}
+  var i = select(j, 0u, j < u.prefix);
+  for (; i < u.sq; i++) {
+    let row = q0 + i;
+    let t = row * ${d4}u;
+    ${each((r) => `let q${r} = ldQ(t + ${r}u);`)}
+    ${each((r) => `let g${r} = ldG(t + ${r}u);`)}
+    let p = exp(${dots(d4, (r) => `q${r}`, (r) => `k${r}`)} - ldL(row / 4u)[row & 3u]);
+    let ds = p * (${dots(d4, (r) => `g${r}`, (r) => `v${r}`)} - ldD(row / 4u)[row & 3u]);
+    ${each((r) => `dv${r} += p * g${r};`)}
+    ${each((r) => `dk${r} += ds * q${r};`)}
+  }
+  ${each((r) => `dK[w * ${d4}u + ${r}u] = dk${r} * u.scale;`)}
+  ${each((r) => `dV[w * ${d4}u + ${r}u] = dv${r};`)}
+}`,
+  };
+}
+
 function uniforms(groups: number, sq: number, skv: number, dh: number, prefix: number, scale: number) {
   const buf = new ArrayBuffer(32);
   new Uint32Array(buf).set([groups, sq, skv, dh, prefix]);
@@ -755,7 +927,15 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const u = uniforms(groups, s, s, dh, prefix, scale);
   const wgs = grid(groups, rt, 1);
   const tile = tileFor(dh, rt.gpu.limits.maxComputeWorkgroupStorageSize, rt.gpu.info.fallback);
+  const texture = useTexture(rt, dh);
   const forward = (saveLse: boolean, buffers: GPUBuffer[]) => {
+    if (texture) {
+      const [tq, tk, tv, ...rest] = buffers;
+      const tex = [tk, tv].map((b) => rt.texels(b, q.size / 4));
+      rt.dispatch(forwardTextureProgram(dh, saveLse), [...tex, tq, ...rest], grid(groups, rt, TEX_WG), u);
+      tex.forEach((t) => rt.releaseTexels(t));
+      return;
+    }
     if (!tile) return rt.dispatch(forwardProgram(dpt, saveLse), buffers, wgs, u);
     const blocks = b * h * Math.ceil(s / tile.bq);
     rt.dispatch(
@@ -775,6 +955,22 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   return record(out, "attention", [q, k, v], (g) => {
     const dq = new Tensor(rt, q.shape), dk = new Tensor(rt, q.shape), dv = new Tensor(rt, q.shape);
     const dsum = new Tensor(rt, [b, h, s]);
+    if (texture) {
+      const twgs = grid(groups, rt, TEX_WG);
+      const kv = [k, v].map((t) => rt.texels(t.buffer, t.size / 4));
+      rt.dispatch(
+        backwardQTextureProgram(dh),
+        [...kv, q.buffer, out.buffer, g.buffer, lse.buffer, dq.buffer, dsum.buffer],
+        twgs,
+        u,
+      );
+      const rows = [q, g, lse, dsum].map((t) => rt.texels(t.buffer, Math.ceil(t.size / 4)));
+      rt.dispatch(backwardKVTextureProgram(dh), [...rows, k.buffer, v.buffer, dk.buffer, dv.buffer], twgs, u);
+      [...kv, ...rows].forEach((t) => rt.releaseTexels(t));
+      dsum.release();
+      lse.release();
+      return [dq, dk, dv];
+    }
     const bt = backwardTileFor(dh, rt.gpu.limits.maxComputeWorkgroupStorageSize, rt.gpu.info.fallback);
     if (bt) {
       const blocks = b * h * Math.ceil(s / bt.bq);

@@ -99,16 +99,16 @@ Deno.test("attention backward matches finite differences", async () => {
 });
 
 /** Runs `fn` under other tile shapes of the tiled kernels, restoring the defaults afterwards. */
-async function withTuning(
+async function withTuning<T>(
   fwd: Partial<typeof attentionTuning>,
   bwd: Partial<typeof attentionBackwardTuning>,
-  fn: () => Promise<void>,
-) {
+  fn: () => Promise<T>,
+): Promise<T> {
   const f = { ...attentionTuning }, b = { ...attentionBackwardTuning };
   Object.assign(attentionTuning, fwd);
   Object.assign(attentionBackwardTuning, bwd);
   try {
-    await fn();
+    return await fn();
   } finally {
     Object.assign(attentionTuning, f);
     Object.assign(attentionBackwardTuning, b);
@@ -125,12 +125,13 @@ async function gradients(c: Case, data: Float64Array[]) {
 }
 
 const TILINGS: [Partial<typeof attentionTuning>, Partial<typeof attentionBackwardTuning>][] = [
-  [{ queriesPerBlock: 16, threadsPerQuery: 1, maxKeysPerBlock: 8 }, {
+  // texture: false, so that the software adapter (CI) runs the tiled kernels rather than the texture ones.
+  [{ queriesPerBlock: 16, threadsPerQuery: 1, maxKeysPerBlock: 8, texture: false }, {
     rowsPerBlock: 16,
     threadsPerRow: 1,
     maxStagedPerBlock: 8,
   }],
-  [{ queriesPerBlock: 32, threadsPerQuery: 4, maxKeysPerBlock: 32 }, {
+  [{ queriesPerBlock: 32, threadsPerQuery: 4, maxKeysPerBlock: 32, texture: false }, {
     rowsPerBlock: 32,
     threadsPerRow: 4,
     maxStagedPerBlock: 16,
@@ -138,7 +139,7 @@ const TILINGS: [Partial<typeof attentionTuning>, Partial<typeof attentionBackwar
 ];
 
 TILINGS.push([
-  { queriesPerBlock: 16, threadsPerQuery: 2, maxKeysPerBlock: 8, unrollKeys: true },
+  { queriesPerBlock: 16, threadsPerQuery: 2, maxKeysPerBlock: 8, unrollKeys: true, texture: false },
   { rowsPerBlock: 16, threadsPerRow: 2, maxStagedPerBlock: 8 },
 ]);
 
@@ -179,6 +180,21 @@ Deno.test("tiled attention kernels at other tile shapes", async () => {
         assert.ok(e < 1e-4, `${label(c)} ${JSON.stringify(bwd)}: d${"qkv"[i]} error ${e}`)
       );
     });
+  }
+});
+
+Deno.test("texture attention kernels (software adapter) match the per-row kernels", async () => {
+  // The forward and backward tests above run the texture kernels on the software adapter wherever
+  // Dh % 4 == 0; here they are forced (as on a GPU) and compared with the per-row kernels.
+  for (const c of [{ shape: [2, 3, 21, 8], prefix: 9 }, { shape: [1, 2, 40, 32], prefix: 0 }] as Case[]) {
+    const data = inputs(c, 5 * c.shape[2]);
+    const texture = await withTuning({ texture: true }, {}, () => gradients(c, data));
+    const rows = await withTuning(
+      { texture: false, tiled: false },
+      { tiled: false },
+      () => gradients(c, data),
+    );
+    texture.forEach((g, i) => assertClose(g, rows[i], 1e-5, `${label(c)}: d${"qkv"[i]}`));
   }
 });
 

@@ -16,7 +16,7 @@
  */
 
 import { record } from "../autograd.ts";
-import type { Program } from "../runtime.ts";
+import { type Program, TEXEL_WIDTH } from "../runtime.ts";
 import { Tensor } from "../tensor.ts";
 import { FLAT_INDEX, grid } from "./elementwise.ts";
 import { ROW_INDEX, ROW_PARAMS, rowGrid, rowWorkgroupSize, treeSum } from "./reduce.ts";
@@ -104,6 +104,88 @@ fn main(${ROW_PARAMS}) {
   };
 }
 
+/** Rows per workgroup of the texture row kernels (one thread per row, no barriers). */
+const TEX_WG = 64;
+
+const texHead = (names: string[]) =>
+  names.map((n, i) =>
+    `@group(0) @binding(${i + 1}) var T${n}: texture_storage_2d<rgba32float, read>;
+fn ld${n}(t: u32) -> vec4<f32> { return textureLoad(T${n}, vec2u(t & ${TEXEL_WIDTH - 1}u, t >> ${
+      Math.log2(TEXEL_WIDTH)
+    }u)); }`
+  ).join("\n");
+
+/**
+ * Software-adapter forward: one thread per row, x, γ and β read as texels (cols % 4 == 0). Same two-pass
+ * mean and variance as {@linkcode forwardProgram}, without workgroup trees: on llvmpipe every barrier
+ * splits the shader and every workgroup-memory or storage-buffer load is a per-thread scalar loop, while
+ * texel loads are gathers (see `Runtime.texels`).
+ */
+const forwardTextureProgram: Program = {
+  key: "layernorm:fwd-tex",
+  code: () =>
+    `${ROW_UNIFORMS}
+${texHead(["X", "Gm", "Bt"])}
+@group(0) @binding(4) var<storage, read_write> Y: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> ST: array<f32>;
+@compute @workgroup_size(${TEX_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = gid.x + gid.y * nwg.x * ${TEX_WG}u;
+  if (row >= u.rows) { return; }
+  let c4 = u.cols / 4u;
+  let base = row * c4;
+  let n = f32(u.cols);
+  var a = vec4<f32>(0.0);
+  for (var j = 0u; j < c4; j++) { a += ldX(base + j); }
+  let mu = dot(a, vec4<f32>(1.0)) / n;
+  var q = vec4<f32>(0.0);
+  for (var j = 0u; j < c4; j++) {
+    let d = ldX(base + j) - mu;
+    q += d * d;
+  }
+  let rstd = 1.0 / sqrt(dot(q, vec4<f32>(1.0)) / n + u.eps);
+  for (var j = 0u; j < c4; j++) {
+    Y[base + j] = (ldX(base + j) - mu) * rstd * ldGm(j) + ldBt(j);
+  }
+  ST[row] = mu;
+  ST[u.rows + row] = rstd;
+}`,
+};
+
+/** Software-adapter backward to x: one thread per row, x, γ and g read as texels (see the forward). */
+const backwardXTextureProgram: Program = {
+  key: "layernorm:bwd-x-tex",
+  code: () =>
+    `${ROW_UNIFORMS}
+${texHead(["X", "Gm", "G"])}
+@group(0) @binding(4) var<storage, read> ST: array<f32>;
+@group(0) @binding(5) var<storage, read_write> O: array<vec4<f32>>;
+@compute @workgroup_size(${TEX_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let row = gid.x + gid.y * nwg.x * ${TEX_WG}u;
+  if (row >= u.rows) { return; }
+  let c4 = u.cols / 4u;
+  let base = row * c4;
+  let mu = ST[row];
+  let rstd = ST[u.rows + row];
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  for (var j = 0u; j < c4; j++) {
+    let gh = ldG(base + j) * ldGm(j);
+    s1 += gh;
+    s2 += gh * (ldX(base + j) - mu) * rstd;
+  }
+  let n = f32(u.cols);
+  let m1 = dot(s1, vec4<f32>(1.0)) / n;
+  let m2 = dot(s2, vec4<f32>(1.0)) / n;
+  for (var j = 0u; j < c4; j++) {
+    let gh = ldG(base + j) * ldGm(j);
+    let xh = (ldX(base + j) - mu) * rstd;
+    O[base + j] = rstd * (gh - m1 - xh * m2);
+  }
+}`,
+};
+
 const paramPartialsProgram: Program = {
   key: "layernorm:bwd-param-partials",
   code: () =>
@@ -177,22 +259,36 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
   new Float32Array(u, 8, 1)[0] = eps;
   const y = new Tensor(rt, x.shape);
   const stats = new Tensor(rt, [2, rows]);
-  rt.dispatch(
-    forwardProgram(wg),
-    [x.buffer, gamma.buffer, beta.buffer, y.buffer, stats.buffer],
-    rowGrid(rows, rt),
-    u,
-  );
+  // The software adapter takes the barrier-free texture kernels (rows of whole texels only).
+  const texture = rt.gpu.info.fallback && cols % 4 === 0;
+  /** Dispatches a texture kernel: `reads` become textures (in order), then `writes` as buffers. */
+  const viaTextures = (program: Program, reads: Tensor[], writes: GPUBuffer[]) => {
+    const views = reads.map((t) => rt.texels(t.buffer, t.size / 4));
+    rt.dispatch(program, [...views, ...writes], grid(rows, rt, TEX_WG), u);
+    views.forEach((v) => rt.releaseTexels(v));
+  };
+  if (texture) viaTextures(forwardTextureProgram, [x, gamma, beta], [y.buffer, stats.buffer]);
+  else {
+    rt.dispatch(
+      forwardProgram(wg),
+      [x.buffer, gamma.buffer, beta.buffer, y.buffer, stats.buffer],
+      rowGrid(rows, rt),
+      u,
+    );
+  }
   record(y, "layerNorm", [x, gamma, beta], (g) => {
     let dx: Tensor | null = null, dg: Tensor | null = null, db: Tensor | null = null;
     if (x.requiresGrad) {
       dx = new Tensor(rt, x.shape);
-      rt.dispatch(
-        backwardXProgram(wg),
-        [x.buffer, gamma.buffer, stats.buffer, g.buffer, dx.buffer],
-        rowGrid(rows, rt),
-        u,
-      );
+      if (texture) viaTextures(backwardXTextureProgram, [x, gamma, g], [stats.buffer, dx.buffer]);
+      else {
+        rt.dispatch(
+          backwardXProgram(wg),
+          [x.buffer, gamma.buffer, stats.buffer, g.buffer, dx.buffer],
+          rowGrid(rows, rt),
+          u,
+        );
+      }
     }
     if (gamma.requiresGrad || beta.requiresGrad) {
       const chunk = Math.max(1, Math.ceil(Math.sqrt(rows)));

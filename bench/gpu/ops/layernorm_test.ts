@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Runtime } from "../runtime.ts";
 import { backward } from "../autograd.ts";
 import { numel, tensorFrom } from "../tensor.ts";
 import { assertClose, gradCheck, randomValues, testRuntime } from "../testing.ts";
@@ -66,7 +67,8 @@ Deno.test("layerNorm forward matches the float64 reference", async () => {
 });
 
 Deno.test("layerNorm backward to x, gamma and beta matches finite differences", async () => {
-  for (const shape of [[1, 1], [4, 1], [3, 7], [5, 257], [2, 3, 9]]) {
+  // [2, 3, 12]: whole texels per row, so the software adapter runs the texture kernels.
+  for (const shape of [[1, 1], [4, 1], [3, 7], [5, 257], [2, 3, 9], [2, 3, 12]]) {
     const cols = shape[shape.length - 1], rows = numel(shape) / cols;
     // With D = 1 the output is β whatever x is, so dx is exactly 0 and a relative error is undefined.
     // The kernel's dx there is rstd·(ĝ − mean ĝ) = √(1/ε)·(rounding of ĝ): exactly 0 on llvmpipe, about
@@ -123,6 +125,26 @@ Deno.test("layerNorm backward on 33×1000 and 4097×3 matches the analytic float
     for (const [k, t] of [tx, tg, tb].entries()) {
       assertClose(await t.grad!.toArray(), expected[k], 1e-4, `${rows}×${cols} ${names[k]}`);
     }
+  }
+});
+
+Deno.test("layerNorm: the GPU kernels and the software-adapter texture kernels agree", async () => {
+  const [rows, cols] = [70, 48];
+  const x = randomValues(rows * cols, 67, -2, 2), g = randomValues(rows * cols, 68);
+  const gamma = randomValues(cols, 69, 0.5, 1.5), beta = randomValues(cols, 70);
+  const expected = referenceGrads(x, gamma, g, rows, cols);
+  for (const fallback of [false, true]) {
+    const r = new Runtime({ ...rt.gpu, info: { ...rt.gpu.info, fallback } });
+    const tx = tensorFrom(r, x, [rows, cols], { requiresGrad: true });
+    const y = layerNorm(tx, tensorFrom(r, gamma, [cols]), tensorFrom(r, beta, [cols]));
+    assertClose(
+      await y.toArray(),
+      referenceLayerNorm(x, gamma, beta, rows, cols),
+      1e-5,
+      `fallback ${fallback}`,
+    );
+    backward(y, tensorFrom(r, g, [rows, cols]));
+    assertClose(await tx.grad!.toArray(), expected[0], 1e-4, `fallback ${fallback}: dx`);
   }
 });
 

@@ -30,7 +30,7 @@
  */
 
 import { gradEnabled, record } from "../autograd.ts";
-import type { Program, Runtime } from "../runtime.ts";
+import { type Binding, type Program, type Runtime, TEXEL_WIDTH } from "../runtime.ts";
 import { type DType, numel, Tensor } from "../tensor.ts";
 import { broadcastShape, broadcastStrides, FLAT_INDEX, grid, sumTo } from "./elementwise.ts";
 
@@ -79,8 +79,23 @@ export interface GemvConfig {
   rows: number;
 }
 
+/**
+ * The software-adapter kernel (llvmpipe): no workgroup memory and no barriers; each invocation computes
+ * TM×TN outputs (TM, TN: 4 or 8) in registers, reading both operands through storage textures (see
+ * {@linkcode Runtime.texels}); WX×WY invocations per workgroup. Needs both operands' contiguous
+ * dimensions to be multiples of 4 (a texel holds 4 consecutive elements); other shapes run
+ * {@linkcode chooseTiledConfig}'s tile instead.
+ */
+export interface TexConfig {
+  kind: "tex";
+  TM: number;
+  TN: number;
+  WX: number;
+  WY: number;
+}
+
 /** A kernel configuration. */
-export type MatmulConfig = TileConfig | GemvConfig;
+export type MatmulConfig = TileConfig | GemvConfig | TexConfig;
 
 /** The named configurations (the heuristic chooses among these). */
 export const MATMUL_CONFIGS = {
@@ -104,6 +119,12 @@ export const MATMUL_CONFIGS = {
   "64x64": { kind: "tile", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
   /** Skinny M (GEMV-like); rows per workgroup chosen from M (at most 16). */
   "gemv": { kind: "gemv", rows: 0 },
+  /** Software adapter: 8×8 outputs per invocation through texture loads, 8×8 invocations (64×64 outputs). */
+  "tex8x8": { kind: "tex", TM: 8, TN: 8, WX: 8, WY: 8 },
+  /** Software adapter: 4×8 outputs per invocation, 8×8 invocations (32×64 outputs per workgroup). */
+  "tex4x8": { kind: "tex", TM: 4, TN: 8, WX: 8, WY: 8 },
+  /** Software adapter, small outputs: 4×4 per invocation, 8×4 invocations (16×32 outputs per workgroup). */
+  "tex4x4": { kind: "tex", TM: 4, TN: 4, WX: 8, WY: 4 },
 } as const satisfies Record<string, MatmulConfig>;
 
 /** A configuration name. */
@@ -116,6 +137,7 @@ export type MatmulConfigName = keyof typeof MATMUL_CONFIGS;
 export function configWorkgroupBytes(c: MatmulConfig, f16A = false, f16B = false): number {
   // gemv: the larger of the N-major (vec4 partials, ≤ 4 rows a round) and K-major (f32, all rows) layouts.
   const rows = c.kind === "gemv" ? c.rows || 16 : 0;
+  if (c.kind === "tex") return 0;
   if (c.kind !== "tile") return GEMV_THREADS * Math.max(16 * Math.min(rows, GEMV_NFAST_ROUND), 4 * rows);
   const ea = c.half && f16A ? 2 : 4, eb = c.half && f16B ? 2 : 4;
   return c.BK * (c.BM * ea + c.BN * eb) * (c.db ? 2 : 1);
@@ -123,6 +145,7 @@ export function configWorkgroupBytes(c: MatmulConfig, f16A = false, f16B = false
 
 /** Threads per workgroup of a configuration. */
 export function configThreads(c: MatmulConfig): number {
+  if (c.kind === "tex") return c.WX * c.WY;
   return c.kind === "tile" ? (c.BM / c.TM) * (c.BN / c.TN) : GEMV_THREADS;
 }
 
@@ -130,6 +153,19 @@ export function configThreads(c: MatmulConfig): number {
 export function configProblem(rt: Runtime, c: MatmulConfig, f16A = false, f16B = false): string | null {
   if (c.kind === "gemv") {
     return [0, 1, 2, 4, 8, 16].includes(c.rows) ? null : `gemv rows must be 1, 2, 4, 8 or 16 (got ${c.rows})`;
+  }
+  if (c.kind === "tex") {
+    if (![4, 8].includes(c.TM) || ![4, 8].includes(c.TN)) {
+      return `TM and TN must be 4 or 8 (got ${c.TM}×${c.TN})`;
+    }
+    const threads = c.WX * c.WY;
+    if (!Number.isInteger(c.WX) || !Number.isInteger(c.WY) || c.WX < 1 || c.WY < 1) {
+      return `workgroup ${c.WX}×${c.WY} must be positive integers`;
+    }
+    if (threads > rt.gpu.limits.maxComputeInvocationsPerWorkgroup) {
+      return `${threads} threads exceed maxComputeInvocationsPerWorkgroup ${rt.gpu.limits.maxComputeInvocationsPerWorkgroup}`;
+    }
+    return null;
   }
   const { BM, BN, BK, TM, TN } = c;
   if (![4, 8].includes(TM) || ![4, 8].includes(TN)) return `TM and TN must be 4 or 8 (got ${TM}×${TN})`;
@@ -168,6 +204,8 @@ const TARGET_GROUPS = 256;
 const MIN_GROUPS = 128;
 /** Smallest K-chunk of one split-K slice. */
 const MIN_SPLIT_K = 512;
+/** Smallest K-chunk of one split-K slice of the texture kernel. */
+const TEX_MIN_SPLIT_K = 256;
 
 /** 128×128 tiles from which a GEMM counts as big (4096² and up): the BK-32 tile. */
 const BIG_TILES = 1024;
@@ -175,7 +213,49 @@ const BIG_TILES = 1024;
 const DB_MIN_K = 1024;
 
 /**
- * The heuristic: GEMV-like for M ≤ 16 (1, 4 or 16 rows per workgroup); otherwise the first of 128×128
+ * The heuristic: on the software adapter (`rt.gpu.info.fallback`) the texture kernel
+ * ({@linkcode chooseTexConfig}); on a GPU {@linkcode chooseTiledConfig}. M is rows per GEMM after batch
+ * folding; `batch` is the number of GEMMs in the dispatch; `f16`: both inputs are f16. (Shapes the
+ * texture kernel cannot run, with a contiguous dimension not a multiple of 4, take the tiled choice.)
+ */
+export function chooseMatmulConfig(
+  rt: Runtime,
+  M: number,
+  N: number,
+  K: number,
+  batch = 1,
+  transB = false,
+  f16 = false,
+): MatmulConfig {
+  return rt.gpu.info.fallback
+    ? chooseTexConfig(M, N, batch)
+    : chooseTiledConfig(rt, M, N, K, batch, transB, f16);
+}
+
+/** Workgroups the software-adapter heuristic wants at least: a few per CPU thread, for load balance. */
+const TEX_MIN_GROUPS = 8;
+
+/**
+ * The software-adapter choice: the largest of "tex8x8", "tex4x8" and "tex4x4" whose workgroups (over the
+ * batch) number at least 8, else "tex4x4" (which then takes split-K where K allows, see
+ * {@linkcode chooseSplitK}). Bigger register blocks load fewer texels per FMA: on llvmpipe (2 cores,
+ * 2026-11-26) 256³ ran at 13–17 GFLOP/s with 8×8 or 4×8 per invocation against 6–8 with 4×4, and
+ * 8×8-invocation workgroups beat 4×4 ones by 1.5–2× (per-workgroup overhead).
+ */
+export function chooseTexConfig(M: number, N: number, batch = 1): TexConfig {
+  for (const name of ["tex8x8", "tex4x8"] as const) {
+    const c = MATMUL_CONFIGS[name];
+    if (texGroups(c, M, N) * batch >= TEX_MIN_GROUPS) return c;
+  }
+  return MATMUL_CONFIGS["tex4x4"];
+}
+
+function texGroups(c: TexConfig, M: number, N: number): number {
+  return Math.ceil(M / (c.TM * c.WY)) * Math.ceil(N / (c.TN * c.WX));
+}
+
+/**
+ * The GPU heuristic: GEMV-like for M ≤ 16 (1, 4 or 16 rows per workgroup); otherwise the first of 128×128
  * and 128×64 that gives at least 128 workgroups (about one wave on a 132-SM H100/H200), counting the
  * split-K slices a single GEMM with a long K can use (see {@linkcode chooseSplitK}), else 64×64. M is
  * rows per GEMM after batch folding; `batch` is the number of GEMMs in the dispatch; `f16`: both inputs
@@ -187,7 +267,7 @@ const DB_MIN_K = 1024;
  * 24.9–25.5 at the model shapes 4096×512×2048, 512×2048×4096, 2048×512×4096; K = 512 was 6% slower).
  * Both need 32 KiB of workgroup memory; on 16 KiB devices "128x128" remains.
  */
-export function chooseMatmulConfig(
+export function chooseTiledConfig(
   rt: Runtime,
   M: number,
   N: number,
@@ -195,7 +275,7 @@ export function chooseMatmulConfig(
   batch = 1,
   transB = false,
   f16 = false,
-): MatmulConfig {
+): TileConfig | GemvConfig {
   if (M <= 16) return { kind: "gemv", rows: gemvRows(M, transB) };
   const maxSplit = batch === 1 ? Math.max(1, Math.floor(K / MIN_SPLIT_K)) : 1;
   for (const name of ["128x128", "128x64"] as const) {
@@ -215,8 +295,17 @@ export function chooseMatmulConfig(
  * 128 workgroups, K is cut into slices of at least 512 (a multiple of BK) computed as separate
  * workgroups into a scratch buffer, then summed (with the epilogue) by a second kernel; aims at about
  * 256 workgroups. 1 means no split. Typical case: weight gradients dW = Xᵀ·dY (small M·N, K = tokens).
+ *
+ * The texture kernel splits when it has fewer than 8 workgroups, into slices of at least 256 (a multiple
+ * of 4), aiming at 8 workgroups: the CPU threads of the software adapter then all get work.
  */
 export function chooseSplitK(config: MatmulConfig, M: number, N: number, K: number, batch = 1): number {
+  if (config.kind === "tex") {
+    const groups = texGroups(config, M, N) * batch;
+    if (batch !== 1 || groups >= TEX_MIN_GROUPS) return 1;
+    const want = Math.min(Math.ceil(TEX_MIN_GROUPS / groups), Math.floor(K / TEX_MIN_SPLIT_K));
+    return want >= 2 ? want : 1;
+  }
   if (config.kind !== "tile" || batch !== 1) return 1;
   const tiles = Math.ceil(M / config.BM) * Math.ceil(N / config.BN);
   if (tiles >= MIN_GROUPS) return 1;
@@ -268,8 +357,11 @@ function flagsKey(f: KernelFlags): string {
   return `${trans}:${f.ta ?? "1"}${f.tb}:${vec}:bd${f.bd}:${epilogue}${f.split ? ":split" : ""}`;
 }
 
-/** Uniforms, bindings and the batch-offset prologue shared by both kernels. */
-function header(f: KernelFlags): { decl: string; batch: string; buffers: string[] } {
+/**
+ * Uniforms, bindings and the batch-offset prologue shared by the kernels; `tex`: A and B are read-only
+ * storage textures of 4-element texels (rgba32float, or rgba16float for f16) instead of buffers.
+ */
+function header(f: KernelFlags, tex = false): { decl: string; batch: string; buffers: string[] } {
   const buffers: string[] = [];
   const decls: string[] = [];
   const bind = (name: string, type: string, access: "read" | "read_write") => {
@@ -277,12 +369,22 @@ function header(f: KernelFlags): { decl: string; batch: string; buffers: string[
     decls.push(`@group(0) @binding(${buffers.length}) var<storage, ${access}> ${name}: array<${type}>;`);
   };
   const vec = (v: boolean, t: string) => (v ? `vec4<${t}>` : t);
-  if (f.ta) bind("A", vec(f.vecA, f.ta), "read");
-  bind("B", vec(f.vecB, f.tb), "read");
+  const texture = (name: string, t: "f32" | "f16") => {
+    buffers.push(name);
+    const format = t === "f16" ? "rgba16float" : "rgba32float";
+    decls.push(`@group(0) @binding(${buffers.length}) var ${name}: texture_storage_2d<${format}, read>;`);
+  };
+  if (tex) {
+    texture("A", f.ta ?? "f32");
+    texture("B", f.tb);
+  } else {
+    if (f.ta) bind("A", vec(f.vecA, f.ta), "read");
+    bind("B", vec(f.vecB, f.tb), "read");
+  }
   bind("C", vec(f.vecC, "f32"), "read_write");
   if (f.bias) bind("Bias", vec(f.vecC, "f32"), "read");
   if (f.pre) bind("P", vec(f.vecC, "f32"), "read_write");
-  const f16 = f.ta === "f16" || f.tb === "f16";
+  const f16 = !tex && (f.ta === "f16" || f.tb === "f16");
   const decl = `${f16 ? "enable f16;\n" : ""}
 struct U { M: u32, N: u32, K: u32, z0: u32, bs: vec4<u32>, sa: vec4<u32>, sb: vec4<u32>, kc: u32, am: u32, ak: u32, p0: u32 }
 @group(0) @binding(0) var<uniform> u: U;
@@ -549,6 +651,110 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   return out.join("\n");
 }
 
+function texProgram(c: TexConfig, f: KernelFlags): Program {
+  return {
+    key: `matmul:tex:${c.TM}x${c.TN}:w${c.WX}x${c.WY}:${flagsKey(f)}`,
+    code: () => texWgsl(c, f),
+  };
+}
+
+/**
+ * The texture kernel: invocation (x, y) computes rows m0 = y·TM… and columns n0 = x·TN… of C with TM·TN/4
+ * vec4 accumulators, reading A and B as 4-element texels (linear texel t at (t % W, t / W), W =
+ * TEXEL_WIDTH). An operand contiguous along K yields 4 k-steps per texel (one texel per row per 4 k);
+ * one contiguous along M or N yields 4 rows/columns per texel (TM/4 or TN/4 texels per k). Either way a
+ * k-step loads (TM + TN)/4 texels for TM·TN FMAs; in llvmpipe's SIMD-across-invocations code the FMAs
+ * are scalar per invocation, so vec4 only shapes the loads. Rows and columns past the edge are clamped
+ * on load and skipped on store. K advances 4 at a time when an operand is K-contiguous (K % 4 == 0),
+ * else 1 at a time (unrolled by 4, with a tail).
+ */
+function texWgsl(c: TexConfig, f: KernelFlags): string {
+  const { TM, TN } = c;
+  const { decl, batch } = header(f, true);
+  const W = TEXEL_WIDTH, LW = Math.log2(W);
+  const aK = !f.transA, bK = f.transB; // K-contiguous operands
+  const lines: string[] = [];
+  const emit = (x: string) => lines.push(x);
+  emit(`${decl}
+fn ldA(t: u32) -> vec4<f32> { return vec4<f32>(textureLoad(A, vec2u(t & ${W - 1}u, t >> ${LW}u))); }
+fn ldB(t: u32) -> vec4<f32> { return vec4<f32>(textureLoad(B, vec2u(t & ${W - 1}u, t >> ${LW}u))); }
+
+@compute @workgroup_size(${c.WX}, ${c.WY})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(global_invocation_id) gid: vec3u) {
+  ${batch}
+  let m0 = gid.y * ${TM}u;
+  let n0 = gid.x * ${TN}u;
+  let kBegin = ${f.split ? "z * u.kc" : "0u"};
+  let kEnd = ${f.split ? "min(u.K, kBegin + u.kc)" : "u.K"};
+  let sA = u.M / 4u; // texels per k-row of an M-contiguous A (and of an N-contiguous B)
+  let sB = u.N / 4u;`);
+  // Texel bases: per row (K-contiguous) or per quad of rows (M/N-contiguous), clamped to the matrix.
+  if (aK) {
+    for (let r = 0; r < TM; r++) emit(`  let ta${r} = offA / 4u + min(m0 + ${r}u, u.M - 1u) * (u.K / 4u);`);
+  } else {for (let i = 0; i < TM / 4; i++) {
+      emit(`  let ta${i} = offA / 4u + min(m0 / 4u + ${i}u, u.M / 4u - 1u);`);
+    }}
+  if (bK) {
+    for (let n = 0; n < TN; n++) emit(`  let tb${n} = offB / 4u + min(n0 + ${n}u, u.N - 1u) * (u.K / 4u);`);
+  } else {for (let j = 0; j < TN / 4; j++) {
+      emit(`  let tb${j} = offB / 4u + min(n0 / 4u + ${j}u, u.N / 4u - 1u);`);
+    }}
+  for (let r = 0; r < TM; r++) for (let j = 0; j < TN / 4; j++) emit(`  var acc${r}_${j} = vec4<f32>(0.0);`);
+  const X = "xyzw";
+  /** The FMAs of k-step `kk` of a block whose K-contiguous texels are loaded (a k-quad) */
+  const step = (kk: number, kv: string): string[] => {
+    const out: string[] = [];
+    // M/N-contiguous operands: this k-step's texels.
+    if (!aK) {
+      for (let i = 0; i < TM / 4; i++) out.push(`let a${i}_${kk} = ldA(ta${i} + (${kv}) * (u.M / 4u));`);
+    }
+    if (!bK) {
+      for (let j = 0; j < TN / 4; j++) out.push(`let b${j}_${kk} = ldB(tb${j} + (${kv}) * (u.N / 4u));`);
+    }
+    const a = (r: number) => (aK ? `a${r}.${X[kk]}` : `a${r >> 2}_${kk}.${X[r & 3]}`);
+    const b = (j: number) =>
+      bK ? `vec4<f32>(${[0, 1, 2, 3].map((q) => `b${4 * j + q}.${X[kk]}`).join(", ")})` : `b${j}_${kk}`;
+    for (let j = 0; j < TN / 4; j++) if (bK) out.push(`let bq${j}_${kk} = ${b(j)};`);
+    for (let r = 0; r < TM; r++) {
+      for (let j = 0; j < TN / 4; j++) {
+        out.push(`acc${r}_${j} = fma(vec4<f32>(${a(r)}), ${bK ? `bq${j}_${kk}` : b(j)}, acc${r}_${j});`);
+      }
+    }
+    return out;
+  };
+  if (aK || bK) {
+    // K % 4 == 0 (an operand's contiguous dimension), and split slices start at multiples of 4.
+    const body: string[] = [];
+    if (aK) { for (let r = 0; r < TM; r++) body.push(`let a${r} = ldA(ta${r} + k / 4u);`); }
+    if (bK) { for (let n = 0; n < TN; n++) body.push(`let b${n} = ldB(tb${n} + k / 4u);`); }
+    for (let kk = 0; kk < 4; kk++) body.push(...step(kk, `k + ${kk}u`));
+    emit(`  for (var k = kBegin; k < kEnd; k += 4u) {\n    ${body.join("\n    ")}\n  }`);
+  } else {
+    const body: string[] = [];
+    for (let kk = 0; kk < 4; kk++) body.push(...step(kk, `k + ${kk}u`));
+    emit(`  var k = kBegin;
+  for (; k + 4u <= kEnd; k += 4u) {\n    ${body.join("\n    ")}\n  }
+  for (; k < kEnd; k++) {\n    ${step(0, "k").join("\n    ")}\n  }`);
+  }
+  for (let r = 0; r < TM; r++) {
+    const quads = [];
+    for (let j = 0; j < TN / 4; j++) {
+      quads.push(`{
+      let gn = n0 + ${4 * j}u;
+      ${writeQuad(f, `acc${r}_${j}`, "gm", "gn")}
+    }`);
+    }
+    emit(`  {
+    let gm = m0 + ${r}u;
+    if (gm < u.M) {
+    ${quads.join("\n    ")}
+    }
+  }`);
+  }
+  emit("}");
+  return lines.join("\n");
+}
+
 function gemvProgram(rows: number, f: KernelFlags): Program {
   // A's layout is a runtime stride pair (u.am, u.ak) except for vec4 loads, so transA is not in the key.
   const g = { ...f, transA: false };
@@ -666,6 +872,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
 interface Operand {
   buffer: GPUBuffer;
   dtype: DType;
+  /** Elements (the extent the texture kernel copies into a texture). */
+  size: number;
 }
 
 /** One (batched) GEMM: C[z] = op(A[z])·op(B[z]) (+ bias, GELU) for z over the batch. */
@@ -694,6 +902,9 @@ function gemm(rt: Runtime, s: GemmSpec): void {
   if (s.M === 0 || s.N === 0 || count === 0) return;
   const f16A = s.a?.dtype === "f16", f16B = s.b.dtype === "f16";
   let config = s.config ?? chooseMatmulConfig(rt, s.M, s.N, s.K, count, s.transB, f16A && f16B);
+  if (config.kind === "tex" && !texUsable(rt, s)) {
+    config = chooseTiledConfig(rt, s.M, s.N, s.K, count, s.transB, f16A && f16B);
+  }
   if (config.kind === "gemv" && config.rows === 0) config = { kind: "gemv", rows: gemvRows(s.M, s.transB) };
   const problem = configProblem(rt, config, f16A, f16B);
   if (problem) throw new RangeError(`matmul: ${problem}`);
@@ -715,6 +926,7 @@ function gemm(rt: Runtime, s: GemmSpec): void {
     gelu: s.gelu,
     pre: !!s.pre,
   };
+  if (config.kind === "tex") return texGemm(rt, s, config, flags);
   let program: Program;
   let groups: [number, number];
   const splits = config.kind === "tile" && count === 1
@@ -759,7 +971,19 @@ function gemm(rt: Runtime, s: GemmSpec): void {
     }
     program = gemvProgram(config.rows, flags);
   }
-  const buffers = [...(s.a ? [s.a.buffer] : []), s.b.buffer, s.out];
+  dispatchBatched(rt, s, program, [...(s.a ? [s.a.buffer] : []), s.b.buffer], groups);
+}
+
+/** Dispatches `program` over the batch (chunked along z), with the epilogue buffers after C. */
+function dispatchBatched(
+  rt: Runtime,
+  s: GemmSpec,
+  program: Program,
+  inputs: Binding[],
+  groups: [number, number],
+): void {
+  const count = numel(s.batch.dims);
+  const buffers = [...inputs, s.out];
   if (s.bias) buffers.push(s.bias);
   if (s.pre) buffers.push(s.pre);
   const maxZ = rt.gpu.limits.maxComputeWorkgroupsPerDimension;
@@ -774,6 +998,48 @@ function gemm(rt: Runtime, s: GemmSpec): void {
     u[3] = z0;
     rt.dispatch(program, buffers, [groups[0], groups[1], Math.min(maxZ, count - z0)], u.slice().buffer);
   }
+}
+
+/** Whether the texture kernel can run a GEMM: both operands given, contiguous dimensions multiples of 4. */
+function texUsable(rt: Runtime, s: GemmSpec): boolean {
+  const max = TEXEL_WIDTH * (rt.gpu.limits.maxTextureDimension2D ?? 8192);
+  return !!s.a && (s.transA ? s.M : s.K) % 4 === 0 && (s.transB ? s.K : s.N) % 4 === 0 &&
+    s.a.size / 4 <= max && s.b.size / 4 <= max;
+}
+
+const texelFormat = (t: DType) => (t === "f16" ? "rgba16float" : "rgba32float");
+
+/** The texture kernel: copies A and B into pooled textures, then one dispatch (or split-K + reduction). */
+function texGemm(rt: Runtime, s: GemmSpec, config: TexConfig, flags: KernelFlags): void {
+  const a = s.a!;
+  const count = numel(s.batch.dims);
+  flags.vecA = flags.vecB = true;
+  const texA = rt.texels(a.buffer, a.size / 4, texelFormat(a.dtype));
+  const texB = rt.texels(s.b.buffer, s.b.size / 4, texelFormat(s.b.dtype));
+  const groups: [number, number] = [
+    Math.ceil(s.N / (config.TN * config.WX)),
+    Math.ceil(s.M / (config.TM * config.WY)),
+  ];
+  const splits = count === 1
+    ? Math.max(1, Math.min(s.splitK ?? chooseSplitK(config, s.M, s.N, s.K), Math.ceil(s.K / 4)))
+    : 1;
+  if (splits > 1) {
+    // Slices of kc (a multiple of 4, so K-contiguous texels never straddle two slices) into scratch.
+    const kc = Math.ceil(s.K / splits / 4) * 4;
+    const n = Math.ceil(s.K / kc);
+    const partial = rt.acquire(n * s.M * s.N * 4);
+    const part: KernelFlags = { ...flags, bias: false, gelu: false, pre: false, bd: 0, split: true };
+    const u = new Uint32Array(20);
+    u.set([s.M, s.N, s.K, 0, 1, 1, 1, 1]);
+    u[16] = kc;
+    rt.dispatch(texProgram(config, part), [texA, texB, partial], [...groups, n], u.buffer);
+    splitReduce(rt, partial, n, s);
+    rt.release(partial);
+  } else {
+    dispatchBatched(rt, s, texProgram(config, flags), [texA, texB], groups);
+  }
+  rt.releaseTexels(texA);
+  rt.releaseTexels(texB);
 }
 
 function splitReduceProgram(vec: boolean, bias: boolean, gelu: boolean, pre: boolean): Program {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { noGrad } from "../autograd.ts";
 import { numel, type Tensor, tensorFrom } from "../tensor.ts";
+import { Runtime } from "../runtime.ts";
 import { assertClose, gradCheck, randomValues, testRuntime } from "../testing.ts";
 import {
   chooseMatmulConfig,
@@ -81,7 +82,11 @@ const CONFIGS: MatmulConfigName[] = [
   "64x128",
   "64x64",
   "gemv",
+  "tex8x8",
+  "tex4x8",
+  "tex4x4",
 ];
+const TEX_CONFIGS = ["tex8x8", "tex4x8", "tex4x4"] as const;
 // The gemv kernel with 16 rows per workgroup (the N-major variant then reduces in several rounds).
 const GEMV16: MatmulConfig = { kind: "gemv", rows: 16 };
 
@@ -104,18 +109,20 @@ Deno.test("referenceMatmul, matmulShape and matmulFlops", () => {
 });
 
 Deno.test("config heuristic and limits", () => {
-  assert.deepEqual(chooseMatmulConfig(rt, 1, 768, 768), { kind: "gemv", rows: 1 });
-  assert.deepEqual(chooseMatmulConfig(rt, 12, 768, 768), { kind: "gemv", rows: 4 });
-  assert.deepEqual(chooseMatmulConfig(rt, 12, 768, 768, 1, true), { kind: "gemv", rows: 16 });
-  assert.deepEqual(chooseMatmulConfig(rt, 3, 768, 768), { kind: "gemv", rows: 4 });
-  assert.equal((chooseMatmulConfig(rt, 100, 100, 100) as { BM: number }).BM, 64);
+  // The GPU heuristic, checked on this device's limits as if it were a GPU (CI runs the software adapter).
+  const gpuRt = { gpu: { ...rt.gpu, info: { ...rt.gpu.info, fallback: false } } } as typeof rt;
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 1, 768, 768), { kind: "gemv", rows: 1 });
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 12, 768, 768), { kind: "gemv", rows: 4 });
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 12, 768, 768, 1, true), { kind: "gemv", rows: 16 });
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 3, 768, 768), { kind: "gemv", rows: 4 });
+  assert.equal((chooseMatmulConfig(gpuRt, 100, 100, 100) as { BM: number }).BM, 64);
   // the 128×128 class: BK-32 tile for big GEMMs, double-buffered for f32 with K ≥ 1024, else plain
-  assert.deepEqual(chooseMatmulConfig(rt, 4096, 4096, 512), MATMUL_CONFIGS["128x128k32"]);
-  assert.deepEqual(chooseMatmulConfig(rt, 4096, 4096, 4096, 1, false, true), MATMUL_CONFIGS["128x128k32"]);
-  assert.deepEqual(chooseMatmulConfig(rt, 4096, 512, 2048), MATMUL_CONFIGS["128x128db"]);
-  assert.deepEqual(chooseMatmulConfig(rt, 4096, 2048, 512), MATMUL_CONFIGS["128x128"]);
-  assert.deepEqual(chooseMatmulConfig(rt, 4096, 512, 2048, 1, false, true), MATMUL_CONFIGS["128x128"]);
-  assert.deepEqual(chooseMatmulConfig(rt, 2048, 512, 512), {
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 4096, 512), MATMUL_CONFIGS["128x128k32"]);
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 4096, 4096, 1, false, true), MATMUL_CONFIGS["128x128k32"]);
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 512, 2048), MATMUL_CONFIGS["128x128db"]);
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 2048, 512), MATMUL_CONFIGS["128x128"]);
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 512, 2048, 1, false, true), MATMUL_CONFIGS["128x128"]);
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 2048, 512, 512), {
     kind: "tile",
     BM: 128,
     BN: 64,
@@ -124,9 +131,11 @@ Deno.test("config heuristic and limits", () => {
     TN: 4,
   });
   // split-K only for single GEMMs with few tiles and a long K (weight gradients)
-  assert.deepEqual(chooseMatmulConfig(rt, 768, 768, 8192), MATMUL_CONFIGS["128x128db"]);
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 768, 768, 8192), MATMUL_CONFIGS["128x128db"]);
   // a device with 16 KiB of workgroup memory keeps the 16 KiB tile
-  const small = { gpu: { limits: { ...rt.gpu.limits, maxComputeWorkgroupStorageSize: 16384 } } } as typeof rt;
+  const small = {
+    gpu: { ...gpuRt.gpu, limits: { ...rt.gpu.limits, maxComputeWorkgroupStorageSize: 16384 } },
+  } as typeof rt;
   assert.deepEqual(chooseMatmulConfig(small, 4096, 4096, 4096), MATMUL_CONFIGS["128x128"]);
   assert.deepEqual(chooseMatmulConfig(small, 4096, 512, 2048), MATMUL_CONFIGS["128x128"]);
   assert.equal(configProblem(small, { ...MATMUL_CONFIGS["128x128db"], half: true }, true, true), null);
@@ -134,9 +143,20 @@ Deno.test("config heuristic and limits", () => {
     configProblem(small, { ...MATMUL_CONFIGS["128x128db"], half: true }, true, false) ?? "",
     /16384/,
   );
-  assert.equal(chooseSplitK(chooseMatmulConfig(rt, 768, 768, 8192), 768, 768, 8192), 7);
-  assert.equal(chooseSplitK(chooseMatmulConfig(rt, 768, 768, 8192, 4), 768, 768, 8192, 4), 1);
-  assert.equal(chooseSplitK(chooseMatmulConfig(rt, 4096, 4096, 4096), 4096, 4096, 4096), 1);
+  assert.equal(chooseSplitK(chooseMatmulConfig(gpuRt, 768, 768, 8192), 768, 768, 8192), 7);
+  assert.equal(chooseSplitK(chooseMatmulConfig(gpuRt, 768, 768, 8192, 4), 768, 768, 8192, 4), 1);
+  assert.equal(chooseSplitK(chooseMatmulConfig(gpuRt, 4096, 4096, 4096), 4096, 4096, 4096), 1);
+  // The software adapter: the texture kernel, smaller blocks for small outputs, split-K when few groups.
+  const cpuRt = { gpu: { ...rt.gpu, info: { ...rt.gpu.info, fallback: true } } } as typeof rt;
+  assert.deepEqual(chooseMatmulConfig(cpuRt, 512, 512, 512), MATMUL_CONFIGS["tex8x8"]);
+  assert.deepEqual(chooseMatmulConfig(cpuRt, 64, 256, 512), MATMUL_CONFIGS["tex4x8"]);
+  assert.deepEqual(chooseMatmulConfig(cpuRt, 64, 64, 1536), MATMUL_CONFIGS["tex4x4"]);
+  assert.deepEqual(chooseMatmulConfig(cpuRt, 48, 48, 16, 32), MATMUL_CONFIGS["tex8x8"]);
+  assert.equal(chooseSplitK(MATMUL_CONFIGS["tex4x4"], 32, 32, 1536), 4);
+  assert.equal(chooseSplitK(MATMUL_CONFIGS["tex4x4"], 64, 64, 200), 1);
+  assert.equal(chooseSplitK(MATMUL_CONFIGS["tex8x8"], 512, 512, 4096), 1);
+  assert.match(configProblem(rt, { kind: "tex", TM: 2, TN: 4, WX: 8, WY: 8 }) ?? "", /TM and TN/);
+  assert.match(configProblem(rt, { kind: "tex", TM: 4, TN: 4, WX: 64, WY: 64 }) ?? "", /threads/);
   assert.equal(chooseSplitK({ kind: "gemv", rows: 4 }, 4, 768, 8192), 1);
   const huge: MatmulConfig = { kind: "tile", BM: 128, BN: 128, BK: 256, TM: 8, TN: 8 };
   assert.match(configProblem(rt, huge) ?? "", /workgroup memory/);
@@ -249,6 +269,40 @@ Deno.test("forward: split-K, with the epilogue applied by the reduction", async 
   await checkForward([33, 1100], [1100, 18]); // the heuristic splits this one in two
 });
 
+Deno.test("forward: texture kernel edges, K tails, batches, split-K and epilogues", async () => {
+  for (const config of TEX_CONFIGS) {
+    // A stored [K, M] and B [K, N]: K advances one step at a time, with a tail when K % 4 != 0.
+    for (const K of [7, 13]) {
+      await checkForward(...shapes(12, 8, K, TRANSPOSES[2]), { ...TRANSPOSES[2], config });
+    }
+    // edges in M and N past a block, every transpose, bias and GELU
+    for (const o of TRANSPOSES) {
+      await checkForward(...shapes(68, 76, 20, o), { ...o, config, biasN: 76, activation: "gelu" });
+    }
+  }
+  // batched (shared and broadcast operands) and split-K
+  const config = "tex4x8";
+  await checkForward(...shapes(20, 12, 8, TRANSPOSES[1], [2, 3], [3]), { ...TRANSPOSES[1], config });
+  await checkForward(...shapes(20, 12, 8, TRANSPOSES[2], [4], []), { ...TRANSPOSES[2], config });
+  for (const o of TRANSPOSES) {
+    await checkForward(...shapes(36, 20, 88, o), { ...o, config, splitK: 3, biasN: 20, activation: "gelu" });
+  }
+  // shapes the texture kernel cannot read (a contiguous dimension not a multiple of 4) run a tile
+  await checkForward([17, 33], [33, 65], { config: "tex8x8" });
+  await checkForward([16, 12], [12, 6], { config: "tex4x4", biasN: 6 });
+});
+
+Deno.test("matmul on a GPU and on the software adapter: the same results", async () => {
+  // The heuristic's two paths (forced with a runtime that claims the other kind of adapter).
+  const a = randomValues(40 * 24, 3), b = randomValues(24 * 36, 4);
+  const expected = referenceMatmul(a, [40, 24], b, [24, 36]);
+  for (const fallback of [false, true]) {
+    const r = new Runtime({ ...rt.gpu, info: { ...rt.gpu.info, fallback } });
+    const out = matmulRaw(tensorFrom(r, a, [40, 24]), tensorFrom(r, b, [24, 36]));
+    assertClose(await out.toArray(), expected, 1e-4, `fallback ${fallback}`);
+  }
+});
+
 /** Gradient check of matmul for the given stored shapes and options (bias [N] when biasN is set). */
 async function checkGrad(
   as: number[],
@@ -323,6 +377,10 @@ Deno.test({
     }
     await checkForward(...shapes(17, 33, 65, {}), { config: "64x64", dtype: "f16" }, 1e-3);
     await checkForward(...shapes(132, 136, 44, {}), { config: "128x128k32", dtype: "f16" }, 1e-3);
+    // the texture kernel reads f16 through rgba16float textures
+    for (const o of TRANSPOSES) {
+      await checkForward(...shapes(36, 20, 44, o), { ...o, config: "tex4x8", dtype: "f16" }, 1e-3);
+    }
     // f16 workgroup tiles (with the other tile options), every transpose; and f16 A with f32 B
     for (const c of OPTION_CONFIGS.slice(0, 2)) {
       const config = { ...c, half: true };
