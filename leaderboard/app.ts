@@ -265,7 +265,9 @@ export function createApp(options: AppOptions): Hono {
     return isApi(c) ? c.json({ error: "internal server error" }, 500) : c.text("internal server error", 500);
   });
   app.notFound(notFound);
-  app.use(appendTrailingSlash());
+  // Pages live at "…/" (so relative links work the same in the static export); redirect "…" there.
+  const slash = appendTrailingSlash();
+  app.use((c, next) => (isApi(c) ? next() : slash(c, next)));
 
   // Pages.
   app.get("/", (c) => cached(c, TYPES.html, () => renderPage(HomePage({ datasets: views.datasets() }))));
