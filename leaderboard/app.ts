@@ -96,6 +96,7 @@ const TYPES = {
 const STATIC_FILES = {
   "leaderboard.css": TYPES.css,
   "leaderboard.js": TYPES.js,
+  "favicon.svg": TYPES.svg,
 } as const;
 
 /** A table as JSON: what `GET /api/datasets/<id>/results` and the dataset page's JSON download return. */

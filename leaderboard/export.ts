@@ -18,7 +18,7 @@ import { createViews } from "./views.ts";
 /** Every path of the site, from the store's visible results. */
 export function sitePaths(store: Store, datasets: ReadonlyMap<string, PreparedDataset>): string[] {
   const views = createViews(store, datasets);
-  const paths = ["/", "/submit/", "/static/leaderboard.css", "/static/leaderboard.js"];
+  const paths = ["/", "/submit/", "/static/leaderboard.css", "/static/leaderboard.js", "/static/favicon.svg"];
   for (const summary of views.datasets()) {
     const id = encodeURIComponent(summary.id);
     paths.push(

@@ -29,6 +29,7 @@ export function Layout(props: LayoutProps) {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{props.title} · dirbench leaderboard</title>
+        <link rel="icon" href={`${props.base}static/favicon.svg`} type="image/svg+xml" />
         <link rel="stylesheet" href={`${props.base}static/leaderboard.css`} />
         <script src={`${props.base}static/leaderboard.js`} defer></script>
       </head>
