@@ -99,6 +99,25 @@ const STATIC_FILES = {
   "favicon.svg": TYPES.svg,
 } as const;
 
+/** A rendered response, kept until the next write. */
+interface CacheEntry {
+  /** The body, UTF-8. */
+  body: Uint8Array;
+  /** The body gzipped, made on the first request that accepts gzip. */
+  gzip: Uint8Array | null;
+  /** Its entity tag. */
+  etag: string;
+  /** Its content type. */
+  type: string;
+}
+
+async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+    new CompressionStream("gzip"),
+  );
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
 /** A table as JSON: what `GET /api/datasets/<id>/results` and the dataset page's JSON download return. */
 export function tableJson(view: DatasetView): unknown {
   return {
@@ -180,9 +199,11 @@ export function createApp(options: AppOptions): Hono {
     ) => [name, { type, body: Deno.readTextFileSync(new URL(`./static/${name}`, import.meta.url)) }]),
   );
 
-  // Rendered responses per store version: results are immutable, so only writes invalidate.
+  // Rendered responses per store version: results are immutable, so only writes invalidate. Bodies are
+  // kept UTF-8 encoded, and gzipped once for clients that accept it.
   let cacheVersion = -1;
-  const cache = new Map<string, { body: string; etag: string; type: string }>();
+  const cache = new Map<string, CacheEntry>();
+  const encoder = new TextEncoder();
   async function cached(
     c: Context,
     type: string,
@@ -195,13 +216,23 @@ export function createApp(options: AppOptions): Hono {
     const key = c.req.path + "?" + new URL(c.req.url).search;
     let entry = cache.get(key);
     if (!entry) {
-      const body = await render();
-      if (body === null) return notFound(c);
-      entry = { body, etag: `W/"${cacheVersion}-${cache.size}-${body.length}"`, type };
+      const text = await render();
+      if (text === null) return notFound(c);
+      const body = encoder.encode(text);
+      entry = { body, gzip: null, etag: `W/"${cacheVersion}-${cache.size}-${body.length}"`, type };
       cache.set(key, entry);
     }
-    if (c.req.header("if-none-match") === entry.etag) return c.body(null, 304, { ETag: entry.etag });
-    return c.body(entry.body, 200, { "Content-Type": entry.type, ETag: entry.etag });
+    const headers: Record<string, string> = {
+      "Content-Type": entry.type,
+      ETag: entry.etag,
+      Vary: "Accept-Encoding",
+    };
+    if (c.req.header("if-none-match") === entry.etag) return c.body(null, 304, headers);
+    if (entry.body.length > 1024 && /\bgzip\b/.test(c.req.header("accept-encoding") ?? "")) {
+      entry.gzip ??= await gzip(entry.body);
+      return c.body(entry.gzip as Uint8Array<ArrayBuffer>, 200, { ...headers, "Content-Encoding": "gzip" });
+    }
+    return c.body(entry.body as Uint8Array<ArrayBuffer>, 200, headers);
   }
 
   function isApi(c: Context): boolean {

@@ -16,7 +16,7 @@ const METRIC_TITLE = { mae: "MAE", gm: "GM", mse: "MSE" } as const;
 
 /** A number as a sort key (empty for null, so nulls sort last). */
 function sortKey(v: number | null): string {
-  return v === null ? "" : String(Number(v.toPrecision(8)));
+  return v === null ? "" : String(Number(v.toPrecision(6)));
 }
 
 function rankTitle(r: RankedRow): string {
@@ -51,9 +51,9 @@ function Row(props: { r: RankedRow; base: string }) {
           type="checkbox"
           class="pick"
           value={row.id}
-          aria-label={`pick ${row.method.name} to compare`}
         />{" "}
-        <a href={resultHref(props.base, row.id)}>{row.method.name}</a> <StatusBadge status={row.status} />
+        <a href={resultHref(props.base, row.id)}>{row.method.name}</a>{" "}
+        <span class={`badge ${row.status}`}>{row.status}</span>
         {row.flags.length > 0 ? <span class="badge flag" title={row.flags.join("; ")}>flagged</span> : ""}
       </td>
       <td>{row.method.family}</td>
@@ -61,11 +61,7 @@ function Row(props: { r: RankedRow; base: string }) {
       {REGION_KEYS.flatMap((region) =>
         METRIC_KEYS.map((metric) => {
           const v = row.regions[region][metric];
-          return (
-            <td class="num" data-v={sortKey(v)} title={fmtCi(row.regions[region].ci?.[metric])}>
-              {fmt(v)}
-            </td>
-          );
+          return <td data-v={sortKey(v)} title={fmtCi(row.regions[region].ci?.[metric])}>{fmt(v)}</td>;
         })
       )}
     </tr>
