@@ -84,6 +84,11 @@ export function DatasetPage(props: { view: DatasetView }) {
         Ranks share a place when the paired bootstrap interval of the MAE difference to the leader contains
         zero; hover a number for its 95% interval.
       </p>
+      <p class="note">
+        <StatusBadge status="verified" /> re-scored here from per-sample predictions ·{" "}
+        <StatusBadge status="unverified" /> a results file this server cannot re-score ·{" "}
+        <StatusBadge status="reported" /> quoted from a paper, not re-scored
+      </p>
       <p class="downloads">
         Download this table: <a href="results.json">JSON</a> · <a href="results.csv">CSV</a> ·{" "}
         <a href={`${base}api/datasets/${id}/results`}>API</a>
