@@ -1,0 +1,291 @@
+/**
+ * The leaderboard's store: one SQLite file (`node:sqlite`) in WAL mode with full synchronous commits.
+ * Results are immutable once stored (triggers refuse updates of their content and deletes; only the
+ * `hidden` flag can change). Every write is one `BEGIN IMMEDIATE` transaction, so a crash leaves either the
+ * whole submission or nothing. All SQL is prepared with parameters.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { Results } from "../bench/score/results.ts";
+import type { SampleRecord } from "../bench/score/score.ts";
+import type { NewResult, ResultRow } from "./model.ts";
+
+/** Schema migrations, applied in order; `PRAGMA user_version` records how many have run. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE tokens (
+     id INTEGER PRIMARY KEY,
+     name TEXT NOT NULL,
+     hash TEXT NOT NULL,
+     admin INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE results (
+     id TEXT PRIMARY KEY,
+     dataset_id TEXT NOT NULL,
+     test_sha256 TEXT,
+     status TEXT NOT NULL CHECK (status IN ('verified', 'unverified', 'reported')),
+     source TEXT NOT NULL CHECK (source IN ('submission', 'file', 'paper')),
+     row_json TEXT NOT NULL,
+     results_json TEXT,
+     samples_json TEXT,
+     sample_count INTEGER NOT NULL,
+     token_id INTEGER REFERENCES tokens(id),
+     created_at TEXT NOT NULL,
+     hidden INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX results_dataset ON results (dataset_id);
+   CREATE TRIGGER results_immutable BEFORE UPDATE OF
+     id, dataset_id, test_sha256, status, source, row_json, results_json, samples_json, sample_count,
+     token_id, created_at ON results
+   BEGIN SELECT RAISE(ABORT, 'stored results are immutable'); END;
+   CREATE TRIGGER results_no_delete BEFORE DELETE ON results
+   BEGIN SELECT RAISE(ABORT, 'stored results are immutable'); END;
+   CREATE TABLE loaded_files (
+     sha256 TEXT PRIMARY KEY,
+     path TEXT NOT NULL,
+     result_ids TEXT NOT NULL,
+     loaded_at TEXT NOT NULL
+   );`,
+];
+
+/** A token's identity once verified. */
+export interface TokenInfo {
+  /** Token row id. */
+  id: number;
+  /** Who it was issued to. */
+  name: string;
+  /** Whether it may hide submissions. */
+  admin: boolean;
+}
+
+/** The outcome of {@linkcode Store.insertResults}: per result, its id and whether it was new. */
+export interface Inserted {
+  /** The result id. */
+  id: string;
+  /** False when an identical result was already stored. */
+  created: boolean;
+}
+
+/** The leaderboard's store. */
+export interface Store {
+  /** Incremented on every committed write by this process; caches key on it. */
+  version(): number;
+  /**
+   * Stores results in one transaction (all or nothing); a result whose id is stored already is left as it
+   * is. `tokenId` records the submitter; `file` records a loaded results file (by content hash).
+   */
+  insertResults(
+    results: readonly NewResult[],
+    options?: { tokenId?: number; file?: { path: string; sha256: string } },
+  ): Inserted[];
+  /** A result's row, or null. Hidden rows are returned (with `hidden: true`). */
+  row(id: string): ResultRow | null;
+  /** The full results object (with per-sample records) of a scored result, or null. */
+  results(id: string): Results | null;
+  /** Visible rows, optionally of one dataset, in insertion order. */
+  rows(datasetId?: string): ResultRow[];
+  /** Dataset ids with at least one visible result. */
+  datasetIds(): string[];
+  /** Sets or clears a result's hidden flag; false when the id is unknown. */
+  setHidden(id: string, hidden: boolean): boolean;
+  /** Whether a file with this content hash was loaded already. */
+  fileLoaded(sha256: string): boolean;
+  /** Issues a token and returns it; only its hash is stored. */
+  createToken(name: string, admin?: boolean): string;
+  /** The token's identity, or null when it is unknown or wrong. Compares hashes in constant time. */
+  verifyToken(token: string): TokenInfo | null;
+  /** Runs `PRAGMA integrity_check`; "ok" when sound. */
+  integrityCheck(): string;
+  /** Closes the database. */
+  close(): void;
+}
+
+const TOKEN_PREFIX = "dlb";
+const TOKEN_SHAPE = /^dlb_([1-9][0-9]{0,15})_([A-Za-z0-9_-]{43})$/;
+
+function sha256Bytes(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+/** Opens (creating if needed) a store at `path` (`:memory:` for a throwaway one) and migrates it. */
+export function openStore(path: string): Store {
+  const db = new DatabaseSync(path);
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = FULL");
+  db.exec("PRAGMA foreign_keys = ON");
+  db.exec("PRAGMA busy_timeout = 5000");
+  migrate(db);
+
+  const st = {
+    exists: db.prepare("SELECT 1 AS x FROM results WHERE id = ?"),
+    insert: db.prepare(
+      `INSERT INTO results (id, dataset_id, test_sha256, status, source, row_json, results_json, samples_json,
+         sample_count, token_id, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    row: db.prepare(
+      `SELECT r.id, r.row_json, r.created_at, r.hidden, t.name AS submitter
+       FROM results r LEFT JOIN tokens t ON t.id = r.token_id WHERE r.id = ?`,
+    ),
+    results: db.prepare("SELECT results_json, samples_json FROM results WHERE id = ?"),
+    ids: db.prepare("SELECT id FROM results WHERE hidden = 0 ORDER BY rowid"),
+    idsOf: db.prepare("SELECT id FROM results WHERE hidden = 0 AND dataset_id = ? ORDER BY rowid"),
+    datasets: db.prepare("SELECT DISTINCT dataset_id FROM results WHERE hidden = 0 ORDER BY dataset_id"),
+    hide: db.prepare("UPDATE results SET hidden = ? WHERE id = ?"),
+    fileLoaded: db.prepare("SELECT 1 AS x FROM loaded_files WHERE sha256 = ?"),
+    markFile: db.prepare(
+      "INSERT OR IGNORE INTO loaded_files (sha256, path, result_ids, loaded_at) VALUES (?, ?, ?, ?)",
+    ),
+    insertToken: db.prepare("INSERT INTO tokens (name, hash, admin, created_at) VALUES (?, '', ?, ?)"),
+    setTokenHash: db.prepare("UPDATE tokens SET hash = ? WHERE id = ?"),
+    token: db.prepare("SELECT id, name, hash, admin FROM tokens WHERE id = ?"),
+  } satisfies Record<string, StatementSync>;
+
+  let version = 0;
+  // Rows are immutable apart from `hidden`, so parsed rows can be kept; setHidden updates the copy.
+  const rowCache = new Map<string, ResultRow>();
+  const resultsCache = new Map<string, Results>();
+  const dummyHash = sha256Bytes("no such token");
+
+  function transaction<T>(fn: () => T): T {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const out = fn();
+      db.exec("COMMIT");
+      version++;
+      return out;
+    } catch (err) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  function row(id: string): ResultRow | null {
+    const cached = rowCache.get(id);
+    if (cached) return cached;
+    const r = st.row.get(id) as
+      | { id: string; row_json: string; created_at: string; hidden: number; submitter: string | null }
+      | undefined;
+    if (!r) return null;
+    const parsed: ResultRow = {
+      ...JSON.parse(r.row_json),
+      createdAt: r.created_at,
+      hidden: r.hidden !== 0,
+      submitter: r.submitter,
+    };
+    rowCache.set(id, parsed);
+    return parsed;
+  }
+
+  return {
+    version: () => version,
+    insertResults(results, options = {}) {
+      return transaction(() => {
+        const now = new Date().toISOString();
+        const out = results.map(({ row: r, results: full }) => {
+          if (st.exists.get(r.id)) return { id: r.id, created: false };
+          let resultsJson: string | null = null, samplesJson: string | null = null;
+          if (full) {
+            const { samples, ...rest } = full;
+            resultsJson = JSON.stringify(rest);
+            samplesJson = JSON.stringify(samples);
+          }
+          st.insert.run(
+            r.id,
+            r.datasetId,
+            r.testSha256,
+            r.status,
+            r.source,
+            JSON.stringify(r),
+            resultsJson,
+            samplesJson,
+            full?.samples.length ?? 0,
+            options.tokenId ?? null,
+            now,
+          );
+          return { id: r.id, created: true };
+        });
+        if (options.file) {
+          st.markFile.run(options.file.sha256, options.file.path, JSON.stringify(out.map((o) => o.id)), now);
+        }
+        return out;
+      });
+    },
+    row,
+    results(id) {
+      const cached = resultsCache.get(id);
+      if (cached) return cached;
+      const r = st.results.get(id) as
+        | { results_json: string | null; samples_json: string | null }
+        | undefined;
+      if (!r || r.results_json === null || r.samples_json === null) return null;
+      const full: Results = {
+        ...JSON.parse(r.results_json),
+        samples: JSON.parse(r.samples_json) as SampleRecord[],
+      };
+      resultsCache.set(id, full);
+      return full;
+    },
+    rows(datasetId) {
+      const ids = (datasetId === undefined ? st.ids.all() : st.idsOf.all(datasetId)) as { id: string }[];
+      return ids.map(({ id }) => row(id)!);
+    },
+    datasetIds: () => (st.datasets.all() as { dataset_id: string }[]).map((r) => r.dataset_id),
+    setHidden(id, hidden) {
+      const changed = transaction(() => Number(st.hide.run(hidden ? 1 : 0, id).changes) > 0);
+      const cached = rowCache.get(id);
+      if (cached) rowCache.set(id, { ...cached, hidden });
+      return changed;
+    },
+    fileLoaded: (sha256) => st.fileLoaded.get(sha256) !== undefined,
+    createToken(name, admin = false) {
+      const secret = randomBytes(32).toString("base64url");
+      const id = transaction(() => {
+        const id = Number(st.insertToken.run(name, admin ? 1 : 0, new Date().toISOString()).lastInsertRowid);
+        st.setTokenHash.run(sha256Bytes(secret).toString("hex"), id);
+        return id;
+      });
+      return `${TOKEN_PREFIX}_${id}_${secret}`;
+    },
+    verifyToken(token) {
+      const m = TOKEN_SHAPE.exec(token);
+      const given = sha256Bytes(m ? m[2] : token);
+      const r = m
+        ? st.token.get(Number(m[1])) as { id: number; name: string; hash: string; admin: number } | undefined
+        : undefined;
+      // Compare against a dummy hash when the row is missing, so timing does not reveal which ids exist.
+      const stored = r && r.hash.length === 64 ? Buffer.from(r.hash, "hex") : dummyHash;
+      const ok = timingSafeEqual(given, stored) && r !== undefined;
+      return ok ? { id: r.id, name: r.name, admin: r.admin !== 0 } : null;
+    },
+    integrityCheck() {
+      const r = db.prepare("PRAGMA integrity_check").get() as Record<string, string>;
+      return Object.values(r)[0];
+    },
+    close: () => db.close(),
+  };
+}
+
+function migrate(db: DatabaseSync): void {
+  const current = (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `the store's schema version ${current} is newer than this dirbench knows (${MIGRATIONS.length})`,
+    );
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(MIGRATIONS[v]);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+      db.exec("COMMIT");
+    } catch (err) {
+      db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+}
