@@ -2,10 +2,12 @@ import assert from "node:assert/strict";
 import { backward } from "./autograd.ts";
 import { copy, mul } from "./ops/elementwise.ts";
 import { AdamW } from "./optim.ts";
+import { Runtime } from "./runtime.ts";
 import { tensorFrom } from "./tensor.ts";
 import { assertClose, randomValues, testRuntime } from "./testing.ts";
 
 const rt = await testRuntime();
+const base = rt;
 
 /** float64 AdamW (PyTorch's algorithm) with global-norm clipping, for `steps` steps of fixed gradients. */
 function referenceAdamW(
@@ -33,6 +35,14 @@ function referenceAdamW(
 }
 
 Deno.test("AdamW with clipping matches the float64 reference over several steps", async () => {
+  // Both kernels: a GPU runtime, and the software adapter's texture kernel (sizes that are multiples of 4).
+  for (const fallback of [false, true]) {
+    const rt = new Runtime({ ...base.gpu, info: { ...base.gpu.info, fallback } });
+    await checkAdamW(rt);
+  }
+});
+
+async function checkAdamW(rt: Runtime) {
   const shapes = [[37], [5, 300]];
   const p0 = shapes.map((s, k) => randomValues(s.reduce((a, b) => a * b), 10 + k));
   const g = shapes.map((s, k) => randomValues(s.reduce((a, b) => a * b), 20 + k, -3, 3));
@@ -57,7 +67,7 @@ Deno.test("AdamW with clipping matches the float64 reference over several steps"
   }
   const norm = Math.sqrt(g.reduce((s, x) => s + x.reduce((a, y) => a + y * y, 0), 0));
   assert.ok(Math.abs((await opt.lastGradNorm()) - norm) / norm < 1e-5);
-});
+}
 
 Deno.test("AdamW minimises a quadratic through autograd", async () => {
   // loss = Σ ½ (w · x)² over fixed x; the minimum is w = 0.

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Runtime } from "../runtime.ts";
 import { numel, tensorFrom } from "../tensor.ts";
 import { assertClose, gradCheck, randomValues, testRuntime } from "../testing.ts";
 import { permute, reshape } from "./shape.ts";
@@ -23,10 +24,16 @@ function refPermute(x: Float64Array, shape: number[], perm: number[]): Float64Ar
 
 Deno.test("permute matches the reference and its backward is the inverse permutation", async () => {
   for (
-    const [shape, perm] of [[[2, 3, 4], [1, 0, 2]], [[2, 5, 3, 7], [0, 2, 1, 3]], [[6, 1], [1, 0]]] as [
-      number[],
-      number[],
-    ][]
+    // The last three have outputs whose last dimension is a multiple of 4: on the software adapter the
+    // texture kernel runs them (one texel per output quad, or a 4-texel gather for [6, 4] and [2, 6, 4]).
+    const [shape, perm] of [
+      [[2, 3, 4], [1, 0, 2]],
+      [[2, 5, 3, 7], [0, 2, 1, 3]],
+      [[6, 1], [1, 0]],
+      [[2, 5, 3, 8], [0, 2, 1, 3]],
+      [[4, 6], [1, 0]],
+      [[2, 4, 6], [0, 2, 1]],
+    ] as [number[], number[]][]
   ) {
     const x = randomValues(numel(shape), 1);
     const out = permute(tensorFrom(rt, x, shape), perm);
@@ -49,4 +56,14 @@ Deno.test("reshape keeps the elements and checks the size", async () => {
   assert.deepEqual(out.shape, [4, 3, 2]);
   assertClose(await out.toArray(), x, 1e-7); // f32 rounding of the float64 inputs only
   assert.throws(() => reshape(out, [5, 5]), /cannot reshape/);
+});
+
+Deno.test("permute: the GPU kernel and the software-adapter texture kernel agree", async () => {
+  const [shape, perm] = [[2, 6, 3, 8], [0, 2, 1, 3]];
+  const x = randomValues(numel(shape), 3);
+  for (const fallback of [false, true]) {
+    const r = new Runtime({ ...rt.gpu, info: { ...rt.gpu.info, fallback } });
+    const out = permute(tensorFrom(r, x, shape), perm);
+    assertClose(await out.toArray(), refPermute(x, shape, perm), 1e-7, `fallback ${fallback}`);
+  }
 });
