@@ -57,6 +57,32 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
 }`,
 };
 
+/**
+ * The software adapter's partial sums of squares: one-thread workgroups, each summing a contiguous chunk of
+ * `chunk` texels (4 elements each) read through a texture, no workgroup tree. On llvmpipe a barrier splits
+ * the shader and storage-buffer loads are per-thread scalar loops, so the 256-thread tree above cost more
+ * than the sum itself for most parameters (2026-11-26).
+ */
+const normPartialTextureProgram: Program = {
+  key: "optim:sumsq-partial-tex",
+  code: () =>
+    `struct U { n: u32, slot: u32, chunk: u32, p1: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var G: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var<storage, read_write> P: array<f32>;
+@compute @workgroup_size(1)
+fn main(@builtin(workgroup_id) wid: vec3u) {
+  let t0 = wid.x * u.chunk;
+  let t1 = min(t0 + u.chunk, u.n / 4u);
+  var acc = vec4<f32>(0.0);
+  for (var t = t0; t < t1; t++) {
+    let g = textureLoad(G, vec2u(t & ${TEXEL_WIDTH - 1}u, t >> ${Math.log2(TEXEL_WIDTH)}u));
+    acc += g * g;
+  }
+  P[u.slot + wid.x] = dot(acc, vec4<f32>(1.0));
+}`,
+};
+
 const clipScaleProgram: Program = {
   key: "optim:clip-scale",
   code: () =>
@@ -190,12 +216,24 @@ export class AdamW {
     const partials = new Tensor(rt, [Math.max(1, slots.reduce((a, b) => a + b, 0))]);
     let slot = 0;
     params.forEach((p, k) => {
-      rt.dispatch(
-        normPartialProgram,
-        [p.grad!.buffer, partials.buffer],
-        [slots[k]],
-        new Uint32Array([p.size, slot, 0, 0]).buffer,
-      );
+      if (rt.gpu.info.fallback && p.size % 4 === 0) {
+        const view = rt.texels(p.grad!.buffer, p.size / 4);
+        const chunk = Math.ceil(p.size / 4 / slots[k]);
+        rt.dispatch(
+          normPartialTextureProgram,
+          [view, partials.buffer],
+          [slots[k]],
+          new Uint32Array([p.size, slot, chunk, 0]).buffer,
+        );
+        rt.releaseTexels(view);
+      } else {
+        rt.dispatch(
+          normPartialProgram,
+          [p.grad!.buffer, partials.buffer],
+          [slots[k]],
+          new Uint32Array([p.size, slot, 0, 0]).buffer,
+        );
+      }
       slot += slots[k];
     });
     const u = new ArrayBuffer(16);

@@ -34,11 +34,13 @@ const refGelu = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) *
 
 const CASES: [number[], number[]][] = [
   [[7], [7]],
+  [[6, 4], [6, 4]], // same shape, whole texels: the software adapter's texture kernel
   [[3, 5], [5]],
   [[4, 1, 6], [1, 3, 1]],
   [[2, 3, 17], [2, 1, 17]],
   [[1], [5, 3]],
   [[300, 257], [257]], // more than one workgroup, not a multiple of 256
+  [[300, 256], [300, 256]],
 ];
 
 Deno.test("broadcastShape follows numpy's rules", () => {

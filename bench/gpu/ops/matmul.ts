@@ -238,9 +238,12 @@ const TEX_MIN_GROUPS = 8;
 /**
  * The software-adapter choice: the largest of "tex8x8", "tex4x8" and "tex4x4" whose workgroups (over the
  * batch) number at least 8, else "tex4x4" (which then takes split-K where K allows, see
- * {@linkcode chooseSplitK}). Bigger register blocks load fewer texels per FMA: on llvmpipe (2 cores,
- * 2026-11-26) 256³ ran at 13–17 GFLOP/s with 8×8 or 4×8 per invocation against 6–8 with 4×4, and
- * 8×8-invocation workgroups beat 4×4 ones by 1.5–2× (per-workgroup overhead).
+ * {@linkcode chooseSplitK}). Bigger register blocks load fewer texels per FMA: on llvmpipe (LLVM 15, 2 cores,
+ * FMA probe 25 GFLOP/s; 2026-11-26) 256³ ran at 21.9 GFLOP/s with "tex8x8", 16.1 with "tex4x8" and 11.3
+ * with "tex4x4", against 0.8–1.1 for the GPU tiles; 8×8-invocation workgroups beat 4×4 ones by 1.5–2×
+ * (per-workgroup overhead), and 16×8 or 8×16 blocks were no faster than 8×8. At the small models' shapes
+ * (384–2048 rows, d 64–512, the transposed backward products) the choice ran at 11–28 GFLOP/s against
+ * 0.7–1.0 before. The machine was shared, so figures vary by ±30% between runs.
  */
 export function chooseTexConfig(M: number, N: number, batch = 1): TexConfig {
   for (const name of ["tex8x8", "tex4x8"] as const) {

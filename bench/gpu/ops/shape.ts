@@ -8,7 +8,7 @@
 import { record } from "../autograd.ts";
 import { type Program, TEXEL_WIDTH } from "../runtime.ts";
 import { numel, Tensor } from "../tensor.ts";
-import { FLAT_INDEX, grid, MAX_RANK } from "./elementwise.ts";
+import { copyViaTexture, FLAT_INDEX, grid, MAX_RANK } from "./elementwise.ts";
 
 const copyProgram: Program = {
   key: "shape:copy",
@@ -32,12 +32,14 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
     );
   }
   const out = new Tensor(x.rt, shape, x.dtype);
-  x.rt.dispatch(
-    copyProgram,
-    [x.buffer, out.buffer],
-    grid(x.size, x.rt),
-    new Uint32Array([x.size, 0, 0, 0]).buffer,
-  );
+  if (!copyViaTexture(x, out)) {
+    x.rt.dispatch(
+      copyProgram,
+      [x.buffer, out.buffer],
+      grid(x.size, x.rt),
+      new Uint32Array([x.size, 0, 0, 0]).buffer,
+    );
+  }
   return record(out, "reshape", [x], (g) => [reshape(g, x.shape)]);
 }
 
