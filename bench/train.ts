@@ -95,6 +95,7 @@ export async function loadTaskData(
     id: m.id,
     taskToken,
     decimals,
+    answerTokens: need,
     labelRange: [m.label.min, m.label.max],
     binWidth: m.label.binWidth,
     train: {
@@ -210,6 +211,7 @@ export async function ensureBackbone(
     labels: set.labels,
     task: TASK_TOKENS.quantity,
     decimals: 0,
+    length: maxAnswerTokens(0, p.labelMax, 0),
     epochs: p.epochs,
     batch: p.batch,
     lr: p.lr,

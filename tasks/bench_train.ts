@@ -16,7 +16,7 @@ import { runtimeFor } from "../bench/gpu/runtime.ts";
 import { methodById } from "../bench/methods/registry.ts";
 import type { TaskData } from "../bench/methods/method.ts";
 import { quantitySet } from "../bench/model/quantity.ts";
-import { TASK_TOKENS } from "../bench/model/vocab.ts";
+import { maxAnswerTokens, TASK_TOKENS } from "../bench/model/vocab.ts";
 import { attachLora, initVlm } from "../bench/model/vlm.ts";
 import { intFlag, runTask } from "./_cli.ts";
 
@@ -57,6 +57,7 @@ if (import.meta.main) {
       id: "generated",
       taskToken: TASK_TOKENS.synthetic,
       decimals: 0,
+      answerTokens: maxAnswerTokens(0, 100, 0),
       labelRange: [0, 100],
       binWidth: 1,
       train: { ids: set.labels.map((_, i) => `${i}`), images: set.images, labels: set.labels },

@@ -24,7 +24,7 @@ import { full, tensorFrom } from "../gpu/tensor.ts";
 import { readTensors } from "../model/checkpoint.ts";
 import { imageBatch } from "../model/images.ts";
 import { decodeAnswer, EOS } from "../model/vocab.ts";
-import { encode, type ForwardOptions, generate, lmLogits, selectRows, textRows } from "../model/vlm.ts";
+import { encodeGroups, type ForwardOptions, generate, lmLogits } from "../model/vlm.ts";
 import type { ScaleRewards } from "./advantages.ts";
 import { groupAdvantages } from "./advantages.ts";
 import type { Method, MethodContext, Phase } from "./method.ts";
@@ -111,7 +111,7 @@ function grpoPhase(ctx: MethodContext, variant: GrpoVariant, rewardId: string): 
   const g = config.grpo;
   const optimizer = makeOptimizer(model, g.lr, config.optim);
   const n = data.train.labels.length, steps = stepsFor(n, g.batch, g.epochs);
-  const B = g.batch, K = g.generations, BK = B * K, M = config.model.textLength;
+  const B = g.batch, K = g.generations, BK = B * K, M = data.answerTokens;
   const lossType = resolvedLossType(variant, g.lossType);
   const scaleRewards = resolvedScale(variant, rewardId, g.scaleRewards);
   const rewardCtx = {
@@ -126,13 +126,18 @@ function grpoPhase(ctx: MethodContext, variant: GrpoVariant, rewardId: string): 
     : { base: new Map([...model.params].map(([name, t]) => [name, noGrad(() => copy(t))])) };
   for (const t of reference.base?.values() ?? []) rt.untrack(t);
 
-  /** Per-token log-probs [BK·M] of the sampled tokens under the policy (or the reference). */
-  const tokenLogprobs = (images: Tensor, text: Tensor, targets: Tensor, options: ForwardOptions = {}) => {
-    const logits = lmLogits(
-      model,
-      selectRows(encode(model, images, text, options), textRows(model, BK, M)),
-      options,
-    );
+  /**
+   * Per-token log-probs [BK·M] of the sampled tokens under the policy (or the reference): each image's
+   * prefix is encoded once for its K completions (encodeGroups).
+   */
+  const tokenLogprobs = (
+    images: Tensor,
+    tasks: number[],
+    answers: Tensor,
+    targets: Tensor,
+    options: ForwardOptions = {},
+  ) => {
+    const logits = lmLogits(model, encodeGroups(model, images, tasks, answers, K, options), options);
     const scaled = g.temperature > 0 && g.temperature !== 1 ? scale(logits, 1 / g.temperature) : logits;
     return tokenLogProbs(scaled, targets);
   };
@@ -164,25 +169,25 @@ function grpoPhase(ctx: MethodContext, variant: GrpoVariant, rewardId: string): 
         const rewards = totalRewards(rewardId, { labels, outputs }, rewardCtx);
         const advantages = groupAdvantages(rewards, scaleRewards);
         const mask = completionMask(tokens, BK, M);
-        // Teacher-force the sampled completions: input [task, g₀ … g_{M−2}], targets g₀ … g_{M−1}.
+        // Teacher-force the sampled completions: after the task token, g₀ … g_{M−2}; targets g₀ … g_{M−1}.
         const inputs: number[] = [], targets: number[] = [];
         for (let s = 0; s < BK; s++) {
           for (let t = 0; t < M; t++) {
-            inputs.push(t === 0 ? data.taskToken : tokens[(t - 1) * BK + s]);
+            if (t > 0) inputs.push(tokens[(t - 1) * BK + s]);
             targets.push(tokens[t * BK + s]);
           }
         }
-        const repeated = imageBatch(rt, data.train.images, idx.flatMap((j) => new Array(K).fill(j)));
-        const text = tensorFrom(rt, inputs, [BK, M], { dtype: "u32" });
+        const tasks = idx.map(() => data.taskToken);
+        const answers = tensorFrom(rt, inputs, [BK, M - 1], { dtype: "u32" });
         const target = tensorFrom(rt, targets, [BK * M], { dtype: "u32" });
         const lpRef = g.beta > 0
-          ? noGrad(() => tokenLogprobs(repeated, text, target, reference))
+          ? noGrad(() => tokenLogprobs(images, tasks, answers, target, reference))
           : full(rt, [BK * M], 0);
         const weights = aggregationWeights(mask, BK, M, lossType);
         let lpOld: Tensor | null = null;
         let loss = 0, regLoss = 0;
         for (let it = 0; it < g.iterations; it++) {
-          const lp = tokenLogprobs(repeated, text, target);
+          const lp = tokenLogprobs(images, tasks, answers, target);
           lpOld ??= noGrad(() => copy(lp));
           let tokenAdv: Float32Array;
           if (variant === "reg-grpo") {
@@ -239,7 +244,7 @@ function grpoPhase(ctx: MethodContext, variant: GrpoVariant, rewardId: string): 
       optimizer.step = (state as { optimizerStep: number }).optimizerStep;
     },
     async predict() {
-      const texts = await predictTexts(rt, model, data.test.images, data.taskToken, config);
+      const texts = await predictTexts(rt, model, data.test.images, data.taskToken, config, M);
       return texts.map((output) => ({ output }));
     },
   };

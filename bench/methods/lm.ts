@@ -125,9 +125,10 @@ export async function predictTexts(
   images: ImageSet,
   task: number,
   config: TrainConfig,
+  maxTokens: number,
 ): Promise<string[]> {
   const out: string[] = [];
-  const M = config.model.textLength, batch = config.eval.batch;
+  const M = maxTokens, batch = config.eval.batch;
   for (let start = 0; start < images.count; start += batch) {
     const idx = Array.from({ length: Math.min(batch, images.count - start) }, (_, j) => start + j);
     const tokens = await rt.scope(() =>

@@ -22,6 +22,8 @@ export interface TaskData {
   taskToken: number;
   /** Digits after the point in answers. */
   decimals: number;
+  /** Tokens of the longest answer (EOS included): the text length trained and generated. */
+  answerTokens: number;
   /** Label range [min, max]. */
   labelRange: [number, number];
   /** Bin width of the label axis. */

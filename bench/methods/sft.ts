@@ -67,7 +67,7 @@ export function answerLoss(
   size: number,
   sigma: number | null,
 ): Tensor {
-  const rt = images.rt, T = model.config.textLength;
+  const rt = images.rt, T = text.inputs.length / size;
   const t = uploadText(rt, text, size, T);
   const logits = lmLogits(model, selectRows(encode(model, images, t.inputs), textRows(model, size, T)));
   if (sigma === null) return crossEntropy(logits, t.targets, { weights: t.mask });
@@ -81,6 +81,8 @@ export interface SupervisedOptions {
   labels: readonly number[];
   task: number;
   decimals: number;
+  /** Text length trained on: the longest answer's tokens (EOS included). */
+  length: number;
   epochs: number;
   batch: number;
   lr: number;
@@ -99,7 +101,7 @@ export function supervisedPhase(
   const { rt, config, model } = ctx;
   const optimizer = makeOptimizer(model, options.lr, config.optim);
   const n = options.labels.length, steps = stepsFor(n, options.batch, options.epochs);
-  const T = config.model.textLength;
+  const T = options.length;
   return {
     steps,
     samplesPerStep: options.batch,
@@ -125,7 +127,7 @@ export function supervisedPhase(
       optimizer.step = (state as { optimizerStep: number }).optimizerStep;
     },
     async predict() {
-      const texts = await predictTexts(rt, model, options.test, options.testTask, config);
+      const texts = await predictTexts(rt, model, options.test, options.testTask, config, T);
       return texts.map((output) => ({ output }));
     },
   };
@@ -145,6 +147,7 @@ function sftMethod(id: string, soft: boolean): Method {
         labels: data.train.labels,
         task: data.taskToken,
         decimals: data.decimals,
+        length: data.answerTokens,
         epochs: config.sft.epochs,
         batch: config.sft.batch,
         lr: config.sft.lr,

@@ -21,7 +21,14 @@ function answerOnly(ctx: MethodContext): Phase {
     state: () => ({}),
     loadState: () => {},
     async predict() {
-      const texts = await predictTexts(rt, model, data.test.images, data.taskToken, config);
+      const texts = await predictTexts(
+        rt,
+        model,
+        data.test.images,
+        data.taskToken,
+        config,
+        data.answerTokens,
+      );
       return texts.map((output) => ({ output }));
     },
   };

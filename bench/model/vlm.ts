@@ -288,6 +288,94 @@ function block(
   return add(x, linear(model, w, m, `l${l}.w2`, `l${l}.b2`, adapters));
 }
 
+/** Each row of `t` [B, ...] repeated k times in a row: [B·k, ...]. Differentiable (the gradient sums the copies). */
+function repeatRows(t: Tensor, k: number): Tensor {
+  const [b, ...rest] = t.shape;
+  const width = rest.reduce((a, x) => a * x, 1);
+  const ids = tensorFrom(t.rt, Array.from({ length: b * k }, (_, i) => Math.floor(i / k)), [b * k], {
+    dtype: "u32",
+  });
+  return reshape(embedding(reshape(t, [b, width]), ids), [b * k, ...rest]);
+}
+
+/**
+ * The final hidden states at the text positions of K completions per image, [B·K·T, D] for images
+ * [B, 3, side, side], their task tokens (B numbers) and completions `answers` [B·K, T − 1] (u32; the
+ * tokens fed after the task token). Equal to {@linkcode encode} of every (image, completion) pair
+ * followed by {@linkcode selectRows} of the text rows, but the prefix (patches + task token), which
+ * never attends to the answer, goes through the projections and MLPs once per image instead of K
+ * times: GRPO's policy and reference passes cost about half as much. Differentiable.
+ */
+export function encodeGroups(
+  model: Vlm,
+  images: Tensor,
+  tasks: readonly number[],
+  answers: Tensor,
+  k: number,
+  options: ForwardOptions = {},
+): Tensor {
+  const c = model.config, rt = images.rt;
+  const w = options.base ?? model.params;
+  const adapters = options.adapters ?? true;
+  const B = images.shape[0], P = patchCount(c), P1 = P + 1, BK = B * k, A = answers.shape[1], T = A + 1;
+  const D = c.dim, H = c.heads, Dh = D / H, S = P1 + A;
+  if (answers.shape.length !== 2 || answers.shape[0] !== BK || T > c.textLength || tasks.length !== B) {
+    throw new RangeError(
+      `encodeGroups: answers [${answers.shape}] must be [${BK}, < ${c.textLength}], tasks ${B}`,
+    );
+  }
+  const patches = matmul(patchify(images, c.patch), w.get("patch.w")!, { bias: w.get("patch.b") });
+  const taskIds = tensorFrom(rt, tasks, [B, 1], { dtype: "u32" });
+  let xp = concatSeq(patches, embedding(w.get("tok")!, taskIds));
+  xp = reshape(add(xp, positions(w.get("pos")!, P1)), [B * P1, D]);
+  const answerPos = tensorFrom(rt, Array.from({ length: A }, (_, t) => P1 + t), [A], { dtype: "u32" });
+  let xa = reshape(add(embedding(w.get("tok")!, answers), embedding(w.get("pos")!, answerPos)), [BK * A, D]);
+  const heads = (t: Tensor, n: number, s: number) => permute(reshape(t, [n, s, H, Dh]), [0, 2, 1, 3]);
+  const merge = (t: Tensor, n: number, s: number) => reshape(permute(t, [0, 2, 1, 3]), [n * s, D]);
+  const answerRows = Array.from({ length: BK * A }, (_, i) => Math.floor(i / A) * S + P1 + (i % A));
+  for (let l = 0; l < c.layers; l++) {
+    const proj = (x: Tensor, name: string) => linear(model, w, x, `l${l}.${name}`, null, adapters);
+    const hp = layerNorm(xp, w.get(`l${l}.ln1.g`)!, w.get(`l${l}.ln1.b`)!);
+    const ha = layerNorm(xa, w.get(`l${l}.ln1.g`)!, w.get(`l${l}.ln1.b`)!);
+    const [qp, kp, vp] = [proj(hp, "wq"), proj(hp, "wk"), proj(hp, "wv")];
+    const [qa, ka, va] = [proj(ha, "wq"), proj(ha, "wk"), proj(ha, "wv")];
+    const ap = attention(heads(qp, B, P1), heads(kp, B, P1), heads(vp, B, P1), { prefix: P1 });
+    // Each completion's full sequence: its image's prefix rows (repeated) then its own answer rows.
+    const full = (p: Tensor, a: Tensor) =>
+      heads(
+        reshape(concatSeq(repeatRows(reshape(p, [B, P1, D]), k), reshape(a, [BK, A, D])), [BK * S, D]),
+        BK,
+        S,
+      );
+    const aa = selectRows(
+      merge(attention(full(qp, qa), full(kp, ka), full(vp, va), { prefix: P1 }), BK, S),
+      answerRows,
+    );
+    xp = add(xp, linear(model, w, merge(ap, B, P1), `l${l}.wo`, `l${l}.bo`, adapters));
+    xa = add(xa, linear(model, w, aa, `l${l}.wo`, `l${l}.bo`, adapters));
+    const mlp = (x: Tensor) => {
+      const h2 = layerNorm(x, w.get(`l${l}.ln2.g`)!, w.get(`l${l}.ln2.b`)!);
+      return add(
+        x,
+        linear(
+          model,
+          w,
+          linear(model, w, h2, `l${l}.w1`, `l${l}.b1`, adapters, "gelu"),
+          `l${l}.w2`,
+          `l${l}.b2`,
+          adapters,
+        ),
+      );
+    };
+    xp = mlp(xp);
+    xa = mlp(xa);
+  }
+  // Text rows per completion: the task token's state (shared by the image's K completions), then its answer.
+  const taskState = selectRows(xp, Array.from({ length: B }, (_, b) => b * P1 + P));
+  const rows = concatSeq(reshape(repeatRows(taskState, k), [BK, 1, D]), reshape(xa, [BK, A, D]));
+  return layerNorm(reshape(rows, [BK * T, D]), w.get("lnf.g")!, w.get("lnf.b")!);
+}
+
 /** Next-token logits [B·S, V] of final hidden states [B·S, D]. */
 export function lmLogits(model: Vlm, hidden: Tensor, options: ForwardOptions = {}): Tensor {
   return matmul(hidden, (options.base ?? model.params).get("head")!);

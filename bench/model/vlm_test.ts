@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
-import { noGrad } from "../gpu/autograd.ts";
-import { tensorFrom } from "../gpu/tensor.ts";
+import { backward, noGrad } from "../gpu/autograd.ts";
+import { mul } from "../gpu/ops/elementwise.ts";
+import { sum } from "../gpu/ops/reduce.ts";
+import { full, type Tensor, tensorFrom } from "../gpu/tensor.ts";
 import { randomValues, relativeError, testRuntime } from "../gpu/testing.ts";
 import {
   attachLora,
   encode,
+  encodeGroups,
   generate,
   initVlm,
   lmLogits,
@@ -75,4 +78,60 @@ Deno.test("attachLora: the adapted model starts equal to the base and only adapt
   assert.ok(relativeError(after, before) < 1e-6);
   assert.ok([...model.params.values()].every((p) => !p.requiresGrad));
   assert.equal(model.lora.size, 2 * 4 * 2);
+});
+
+Deno.test("encodeGroups: shared-prefix encoding equals the per-completion forward, values and gradients", async () => {
+  const rt = await testRuntime();
+  const model = initVlm(rt, CONFIG, 11);
+  attachLora(model, { enabled: true, rank: 2, alpha: 4, targets: ["wq", "wo", "w1"] }, 2);
+  // Non-zero adapters, so they take part in the comparison.
+  for (const [name, t] of model.lora) {
+    if (name.endsWith(".b")) rt.write(t.buffer, Float32Array.from(randomValues(t.size, 5, -0.3, 0.3)));
+  }
+  const B = 2, K = 3, T = CONFIG.textLength;
+  const imageData = randomValues(B * 3 * 64, 4);
+  const tasks = [TASK_TOKENS.synthetic, TASK_TOKENS.age];
+  const answers = Array.from({ length: B * K * (T - 1) }, (_, i) => 3 + ((i * 7) % 15));
+  const loss = (h: Tensor) => sum(mul(h, weights));
+  const weights = tensorFrom(rt, randomValues(B * K * T * CONFIG.dim, 9), [B * K * T, CONFIG.dim]);
+  const gradsOf = async (fn: () => Tensor) => {
+    const h = fn();
+    const values = await h.toArray();
+    backward(loss(h), full(rt, [1], 1));
+    const grads = new Map<string, Float32Array>();
+    for (const [name, t] of model.lora) {
+      if (t.grad) grads.set(name, await t.grad.toArray());
+      t.grad?.release();
+      t.grad = null;
+    }
+    return { values, grads };
+  };
+  const shared = await gradsOf(() =>
+    encodeGroups(
+      model,
+      tensorFrom(rt, imageData, [B, 3, 8, 8]),
+      tasks,
+      tensorFrom(rt, answers, [B * K, T - 1], { dtype: "u32" }),
+      K,
+    )
+  );
+  const repeatedImages = Float64Array.from(
+    { length: B * K * 192 },
+    (_, i) => imageData[Math.floor(i / (K * 192)) * 192 + (i % 192)],
+  );
+  const text = Array.from({ length: B * K * T }, (_, i) => {
+    const s = Math.floor(i / T), t = i % T;
+    return t === 0 ? tasks[Math.floor(s / K)] : answers[s * (T - 1) + t - 1];
+  });
+  const plain = await gradsOf(() => {
+    const h = encode(
+      model,
+      tensorFrom(rt, repeatedImages, [B * K, 3, 8, 8]),
+      tensorFrom(rt, text, [B * K, T], { dtype: "u32" }),
+    );
+    return selectRows(h, textRows(model, B * K, T));
+  });
+  assert.ok(relativeError(shared.values, plain.values) < 1e-5);
+  assert.ok(shared.grads.size > 0);
+  for (const [name, g] of plain.grads) assert.ok(relativeError(shared.grads.get(name)!, g) < 1e-4, name);
 });

@@ -1045,11 +1045,20 @@ export function attentionDecode(
   const rt = q.rt;
   const out = new Tensor(rt, q.shape);
   // One query per head (sq = 1) whose visible range is max(0 + 1, prefix = length) = length keys.
+  const u = uniforms(b * h, 1, smax, dh, length, scale);
+  if (useTexture(rt, dh)) {
+    // Software adapter: one thread per head reading the caches as texels (no barriers); the
+    // workgroup-per-query kernel below costs ~13 ms per call there at B·H = 256.
+    const tex = [kCache, vCache].map((t) => rt.texels(t.buffer, t.size / 4));
+    rt.dispatch(forwardTextureProgram(dh, false), [...tex, q.buffer, out.buffer], grid(b * h, rt, TEX_WG), u);
+    tex.forEach((t) => rt.releaseTexels(t));
+    return out;
+  }
   rt.dispatch(
     forwardProgram(Math.ceil(dh / WG), false),
     [q.buffer, kCache.buffer, vCache.buffer, out.buffer],
     grid(b * h, rt, 1),
-    uniforms(b * h, 1, smax, dh, length, scale),
+    u,
   );
   return out;
 }
