@@ -463,6 +463,9 @@ export function createApp(options: AppOptions): Hono {
         ...options.provenance,
         date: new Date().toISOString(),
       });
+      // A result that takes the lead needs every result of its table compared with it: computed first, in
+      // slices between other requests, so that the write itself only stores them.
+      await store.prepareComparisons([result]);
       const [inserted] = store.insertResults([result], { tokenId: c.get("token").id });
       const stored = inserted.created ? result.results! : store.results(inserted.id)!;
       const answer = {

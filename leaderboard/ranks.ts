@@ -61,24 +61,17 @@ export function compareWithLeader(leader: Results, result: Results): RegionCompa
 }
 
 /**
- * The comparisons a table needs that `stored` does not have yet, computed now: `[resultId,
- * comparison]` pairs against the plan's leader. `load` returns a result's full results object.
+ * The ids of the plan's compared results that `stored` has no comparison for yet (against the plan's
+ * leader).
  */
 export function missingComparisons(
   plan: TablePlan,
   stored: (leaderId: string, id: string) => RegionComparison | null,
-  load: (id: string) => Results | null,
-): [string, RegionComparison][] {
-  if (plan.leader === null) return [];
-  const out: [string, RegionComparison][] = [];
-  let leader: Results | null = null;
-  for (const row of plan.compared) {
-    if (stored(plan.leader.id, row.id) !== null) continue;
-    leader ??= load(plan.leader.id)!;
-    const results = load(row.id);
-    if (results) out.push([row.id, compareWithLeader(leader, results)]);
-  }
-  return out;
+): string[] {
+  const leader = plan.leader;
+  return leader === null
+    ? []
+    : plan.compared.filter((r) => stored(leader.id, r.id) === null).map((r) => r.id);
 }
 
 /**

@@ -10,6 +10,7 @@ import { DatabaseSync } from "node:sqlite";
 import { compareResults } from "../bench/score/compare.ts";
 import { withTempDir } from "../tasks/_testing.ts";
 import { testApp, toyBody, toyPredictions } from "./_testing.ts";
+import { TOP_ROWS } from "./pages/dataset.tsx";
 import { rankRows } from "./ranks.ts";
 import { openStore } from "./store.ts";
 
@@ -97,6 +98,33 @@ Deno.test("ranks: comparisons are stored at write time and read back, never comp
       assert.equal(countComparisons(db), 2);
     } finally {
       upgraded.close();
+    }
+  });
+});
+
+Deno.test("dataset page: the best TOP_ROWS of each table, every row on all/", async () => {
+  await withTempDir("dirbench-lb-top-", async (dir) => {
+    const t = await testApp(dir, { ratePerWindow: 1000 });
+    try {
+      const n = TOP_ROWS + 2;
+      for (let k = 0; k < n; k++) {
+        // Later submissions are better, so the lead changes hands many times.
+        const res = await t.submit(toyBody(`m${k}`, toyPredictions(n - k, 0.5)));
+        assert.equal(res.status, 201);
+      }
+      const rowsOf = (html: string) => html.match(/<tr data-family=/g)?.length ?? 0;
+      const page = await (await t.app.request("/datasets/toy-dir/")).text();
+      assert.equal(rowsOf(page), TOP_ROWS);
+      assert.match(page, /href="all\/"/);
+      const all = await (await t.app.request("/datasets/toy-dir/all/")).text();
+      assert.equal(rowsOf(all), n);
+      assert.match(all, /href="\.\.\/results\.json"/);
+      const list = (await (await t.app.request("/api/datasets/toy-dir/results")).json()).results;
+      assert.equal(list.length, n);
+      assert.equal(list[0].method, `m${n - 1}`);
+      assert.ok(list.every((r: { rank: number | null }) => r.rank !== null));
+    } finally {
+      t.store.close();
     }
   });
 });

@@ -14,7 +14,7 @@ import type { RegionComparison } from "../bench/score/compare.ts";
 import type { Results } from "../bench/score/results.ts";
 import type { SampleRecord } from "../bench/score/score.ts";
 import type { NewResult, ResultRow } from "./model.ts";
-import { missingComparisons, planTable } from "./ranks.ts";
+import { compareWithLeader, missingComparisons, planTable } from "./ranks.ts";
 
 /** Schema migrations, applied in order; `PRAGMA user_version` records how many have run. */
 const MIGRATIONS: readonly string[] = [
@@ -101,6 +101,13 @@ export interface Store {
     results: readonly NewResult[],
     options?: { tokenId?: number; file?: { path: string; sha256: string } },
   ): Inserted[];
+  /**
+   * Computes ahead, in slices that let other requests run in between, the comparisons that storing these
+   * results will need (all of a table's when one takes the lead), so that {@linkcode insertResults} finds
+   * them ready instead of holding the server for them. Writes nothing; optional (insertResults computes
+   * whatever is still missing).
+   */
+  prepareComparisons(results: readonly NewResult[]): Promise<void>;
   /** A result's row, or null. Hidden rows are returned (with `hidden: true`). */
   row(id: string): ResultRow | null;
   /** The full results object (with per-sample records) of a scored result, or null. */
@@ -194,6 +201,8 @@ export function openStore(path: string): Store {
   // `pending` and join on commit.
   const comparisons = new Map<string, RegionComparison>();
   const pending = new Map<string, RegionComparison>();
+  // Comparisons computed ahead of a write by prepareComparisons, used (and dropped) by the write.
+  const ahead = new Map<string, RegionComparison>();
   // Ids inserted by the open transaction: forgotten by the caches if it rolls back.
   const inserted: string[] = [];
 
@@ -215,6 +224,7 @@ export function openStore(path: string): Store {
       throw err;
     } finally {
       pending.clear();
+      ahead.clear();
       inserted.length = 0;
     }
   }
@@ -266,8 +276,10 @@ export function openStore(path: string): Store {
       const visible = rows(datasetId);
       for (const backbone of backbones) {
         const plan = planTable(visible.filter((r) => r.method.backbone === backbone), hasSamples);
-        for (const [id, c] of missingComparisons(plan, comparison, results)) {
+        for (const id of missingComparisons(plan, comparison)) {
           const leaderId = plan.leader!.id;
+          const key = `${leaderId}|${id}`;
+          const c = ahead.get(key) ?? compareWithLeader(results(leaderId)!, results(id)!);
           st.insertComparison.run(
             leaderId,
             id,
@@ -279,7 +291,7 @@ export function openStore(path: string): Store {
             c.ci?.[1] ?? null,
             c.p,
           );
-          pending.set(`${leaderId}|${id}`, c);
+          pending.set(key, c);
           computed++;
         }
       }
@@ -343,6 +355,32 @@ export function openStore(path: string): Store {
 
   return {
     version: () => version,
+    async prepareComparisons(list) {
+      const fresh = list.filter((r) => r.results !== null && !st.exists.get(r.row.id));
+      const byId = new Map(fresh.map((r) => [r.row.id, r.results!]));
+      const load = (id: string) => byId.get(id) ?? results(id);
+      const has = (id: string) => byId.has(id) || hasSamples(id);
+      let sinceYield = 0;
+      for (const key of new Set(fresh.map((r) => JSON.stringify([r.row.datasetId, r.row.method.backbone])))) {
+        const [datasetId, backbone] = JSON.parse(key) as [string, string];
+        const table = [
+          ...rows(datasetId),
+          ...fresh.filter((r) => r.row.datasetId === datasetId).map((r) => ({
+            ...r.row,
+            createdAt: "",
+            hidden: false,
+            submitter: null,
+          })),
+        ].filter((r) => r.method.backbone === backbone);
+        const plan = planTable(table, has);
+        for (const id of missingComparisons(plan, comparison)) {
+          const leaderId = plan.leader!.id;
+          if (ahead.has(`${leaderId}|${id}`)) continue;
+          ahead.set(`${leaderId}|${id}`, compareWithLeader(load(leaderId)!, load(id)!));
+          if (++sinceYield % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+      }
+    },
     insertResults(results, options = {}) {
       return transaction(() => {
         const now = new Date().toISOString();
