@@ -1,10 +1,11 @@
 /**
- * `deno task bench:leaderboard [--results 1000] [--test 500] [--requests 5000] [--concurrency 16]
+ * `deno task bench:leaderboard [--results 1000] [--test 500] [--requests 5000] [--concurrency 4,8,16]
  * [--submissions 200] [--seconds 30]`
  *
  * A bounded load test on loopback (not a CI test): stores `--results` scored results on one synthetic
  * dataset (four backbones), starts `tasks/serve.ts` in a subprocess on 127.0.0.1, then measures requests
- * per second and latency percentiles for the dataset page and for submissions. Every phase stops at its
+ * per second and latency percentiles for the dataset page (its best 50 rows per table, and `all/`) at each
+ * concurrency level, and for submissions. Every phase stops at its
  * request count or after `--seconds`, whichever comes first.
  *
  * @module
@@ -24,7 +25,7 @@ import type { NewResult } from "./model.ts";
 const SERVE = fileURLToPath(new URL("../tasks/serve.ts", import.meta.url));
 
 const USAGE = `usage: deno task bench:leaderboard [--results 1000] [--test 500] [--requests 5000]
-  [--concurrency 16] [--submissions 200] [--seconds 30]`;
+  [--concurrency 4,8,16] [--submissions 200] [--seconds 30]`;
 
 /** Latency summary of one phase. */
 interface Phase {
