@@ -102,21 +102,23 @@ const STATIC_FILES = {
 /** A rendered response, kept until the next write. */
 interface CacheEntry {
   /** The body, UTF-8. */
-  body: Uint8Array;
-  /** The body gzipped, made on the first request that accepts gzip. */
-  gzip: Uint8Array | null;
+  body: Uint8Array<ArrayBuffer>;
+  /** The body gzipped, made on the first request that accepts gzip (null: not yet, or not worth it). */
+  gzip: Uint8Array<ArrayBuffer> | null;
   /** Its entity tag. */
   etag: string;
-  /** Its content type. */
-  type: string;
+  /** Response headers of the plain body (security headers included). */
+  headers: Record<string, string>;
+  /** Response headers of the gzipped body. */
+  gzipHeaders: Record<string, string>;
 }
 
-async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
-    new CompressionStream("gzip"),
-  );
+async function gzip(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
+
+const GZIP = /\bgzip\b/;
 
 /** A table as JSON: what `GET /api/datasets/<id>/results` and the dataset page's JSON download return. */
 export function tableJson(view: DatasetView): unknown {
@@ -200,9 +202,12 @@ export function createApp(options: AppOptions): Hono {
   );
 
   // Rendered responses per store version: results are immutable, so only writes invalidate. Bodies are
-  // kept UTF-8 encoded, and gzipped once for clients that accept it.
+  // kept UTF-8 encoded, gzipped once for clients that accept it, with their headers made once: a cached
+  // answer costs a map lookup and no database query, rendering, encoding or compression.
   let cacheVersion = -1;
   const cache = new Map<string, CacheEntry>();
+  // Versions restart with the process; the tag of this start keeps entity tags from meaning two things.
+  const boot = crypto.randomUUID().slice(0, 8);
   const encoder = new TextEncoder();
   async function cached(
     c: Context,
@@ -213,26 +218,26 @@ export function createApp(options: AppOptions): Hono {
       cache.clear();
       cacheVersion = store.version();
     }
-    const key = c.req.path + "?" + new URL(c.req.url).search;
+    const url = c.req.url, q = url.indexOf("?");
+    const key = q < 0 ? c.req.path : c.req.path + url.slice(q);
     let entry = cache.get(key);
     if (!entry) {
+      const version = cacheVersion;
       const text = await render();
       if (text === null) return notFound(c);
       const body = encoder.encode(text);
-      entry = { body, gzip: null, etag: `W/"${cacheVersion}-${cache.size}-${body.length}"`, type };
-      cache.set(key, entry);
+      const etag = `W/"${boot}-${version}-${cache.size}-${body.length}"`;
+      const headers = { ...SECURITY_HEADERS, "Content-Type": type, ETag: etag, Vary: "Accept-Encoding" };
+      const zipped = body.length > 1024 ? await gzip(body) : null;
+      entry = { body, gzip: zipped, etag, headers, gzipHeaders: { ...headers, "Content-Encoding": "gzip" } };
+      // A write during the render or compression made this entry stale: answer it, but do not keep it.
+      if (store.version() === version) cache.set(key, entry);
     }
-    const headers: Record<string, string> = {
-      "Content-Type": entry.type,
-      ETag: entry.etag,
-      Vary: "Accept-Encoding",
-    };
-    if (c.req.header("if-none-match") === entry.etag) return c.body(null, 304, headers);
-    if (entry.body.length > 1024 && /\bgzip\b/.test(c.req.header("accept-encoding") ?? "")) {
-      entry.gzip ??= await gzip(entry.body);
-      return c.body(entry.gzip as Uint8Array<ArrayBuffer>, 200, { ...headers, "Content-Encoding": "gzip" });
+    if (c.req.header("if-none-match") === entry.etag) return c.body(null, 304, entry.headers);
+    if (entry.gzip !== null && GZIP.test(c.req.header("accept-encoding") ?? "")) {
+      return c.body(entry.gzip, 200, entry.gzipHeaders);
     }
-    return c.body(entry.body as Uint8Array<ArrayBuffer>, 200, headers);
+    return c.body(entry.body, 200, entry.headers);
   }
 
   function isApi(c: Context): boolean {
@@ -323,6 +328,11 @@ export function createApp(options: AppOptions): Hono {
       const view = views.dataset(c.req.param("id"));
       return view && renderPage(DatasetPage({ view }));
     }));
+  app.get("/datasets/:id/all/", (c) =>
+    cached(c, TYPES.html, () => {
+      const view = views.dataset(c.req.param("id"));
+      return view && renderPage(DatasetPage({ view, all: true }));
+    }));
   app.get("/datasets/:id/results.json", (c) =>
     cached(c, TYPES.json, () => {
       const view = views.dataset(c.req.param("id"));
@@ -346,7 +356,7 @@ export function createApp(options: AppOptions): Hono {
       const results = store.results(row.id);
       const baselines = results
         ? store.rows(row.datasetId).filter((r) =>
-          r.id !== row.id && r.testSha256 === row.testSha256 && store.results(r.id) !== null
+          r.id !== row.id && r.testSha256 === row.testSha256 && store.hasSamples(r.id)
         )
         : [];
       const chosen = c.req.query("baseline");
@@ -453,6 +463,9 @@ export function createApp(options: AppOptions): Hono {
         ...options.provenance,
         date: new Date().toISOString(),
       });
+      // A result that takes the lead needs every result of its table compared with it: computed first, in
+      // slices between other requests, so that the write itself only stores them.
+      await store.prepareComparisons([result]);
       const [inserted] = store.insertResults([result], { tokenId: c.get("token").id });
       const stored = inserted.created ? result.results! : store.results(inserted.id)!;
       const answer = {

@@ -236,6 +236,7 @@ Deno.test("pages: escaped text, strict CSP, downloads, plots and significance ra
           "/",
           "/submit/",
           "/datasets/toy-dir/",
+          "/datasets/toy-dir/all/",
           `/results/${ids[0]}/`,
           `/compare/${ids[0]}/${ids[2]}/`,
         ]

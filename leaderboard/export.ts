@@ -23,6 +23,7 @@ export function sitePaths(store: Store, datasets: ReadonlyMap<string, PreparedDa
     const id = encodeURIComponent(summary.id);
     paths.push(
       `/datasets/${id}/`,
+      `/datasets/${id}/all/`,
       `/datasets/${id}/results.json`,
       `/datasets/${id}/results.csv`,
       `/api/datasets/${id}/results`,

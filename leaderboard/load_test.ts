@@ -1,10 +1,11 @@
 /**
- * `deno task bench:leaderboard [--results 1000] [--test 500] [--requests 5000] [--concurrency 16]
+ * `deno task bench:leaderboard [--results 1000] [--test 500] [--requests 5000] [--concurrency 4,8,16]
  * [--submissions 200] [--seconds 30]`
  *
  * A bounded load test on loopback (not a CI test): stores `--results` scored results on one synthetic
  * dataset (four backbones), starts `tasks/serve.ts` in a subprocess on 127.0.0.1, then measures requests
- * per second and latency percentiles for the dataset page and for submissions. Every phase stops at its
+ * per second and latency percentiles for the dataset page (its best 50 rows per table, and `all/`) at each
+ * concurrency level, and for submissions. Every phase stops at its
  * request count or after `--seconds`, whichever comes first.
  *
  * @module
@@ -24,7 +25,7 @@ import type { NewResult } from "./model.ts";
 const SERVE = fileURLToPath(new URL("../tasks/serve.ts", import.meta.url));
 
 const USAGE = `usage: deno task bench:leaderboard [--results 1000] [--test 500] [--requests 5000]
-  [--concurrency 16] [--submissions 200] [--seconds 30]`;
+  [--concurrency 4,8,16] [--submissions 200] [--seconds 30]`;
 
 /** Latency summary of one phase. */
 interface Phase {
@@ -151,7 +152,8 @@ if (import.meta.main) {
     const nResults = intFlag(values.results, "results", 1000, 1);
     const nTest = intFlag(values.test, "test", 500, 10);
     const nRequests = intFlag(values.requests, "requests", 5000, 1);
-    const concurrency = intFlag(values.concurrency, "concurrency", 16, 1);
+    const levels = (values.concurrency ?? "4,8,16").split(",").map((v) => intFlag(v, "concurrency", 16, 1));
+    const concurrency = Math.max(...levels);
     const nSubmissions = intFlag(values.submissions, "submissions", 200, 1);
     const seconds = intFlag(values.seconds, "seconds", 30, 1);
 
@@ -249,30 +251,38 @@ if (import.meta.main) {
       const first = await fetch(page);
       const html = await first.text();
       console.log(
-        `first render of the dataset page (ranks by paired bootstrap): ${
-          (performance.now() - w0).toFixed(0)
-        } ms, ${(html.length / 1e6).toFixed(2)} MB`,
+        `first render of the dataset page (stored ranks): ${(performance.now() - w0).toFixed(0)} ms, ${
+          (html.length / 1e6).toFixed(2)
+        } MB`,
       );
       await phase("warm-up", 200, concurrency, seconds, () => fetch(page), (s) => s === 200);
+      await (await fetch(`${url}/datasets/load-dir/all/`)).arrayBuffer();
       const phases: Phase[] = [];
-      const pagePath = "/datasets/load-dir/";
       // Browsers send Accept-Encoding: gzip and get the page gzipped once per store version; the identity
-      // phase shows what an uncompressed 1 MB+ page costs on the same machine.
-      for (const encoding of ["gzip", "identity"] as const) {
-        const clients = await Promise.all(
-          Array.from({ length: concurrency }, () => rawClient(Number(new URL(url).port), encoding)),
-        );
-        phases.push(
-          await phase(
-            `GET dataset page (${encoding})`,
-            nRequests,
-            concurrency,
-            seconds,
-            (_i, w) => clients[w].get(pagePath),
-            (s) => s === 200,
-          ),
-        );
-        for (const c of clients) c.close();
+      // phase shows what an uncompressed page costs on the same machine.
+      const pages = [
+        ["dataset page", "/datasets/load-dir/", ["gzip", "identity"]],
+        ["all results", "/datasets/load-dir/all/", ["gzip"]],
+      ] as const;
+      for (const [what, pagePath, encodings] of pages) {
+        for (const encoding of encodings) {
+          for (const level of levels) {
+            const clients = await Promise.all(
+              Array.from({ length: level }, () => rawClient(Number(new URL(url).port), encoding)),
+            );
+            phases.push(
+              await phase(
+                `${what} ${encoding} c=${level}`,
+                nRequests,
+                level,
+                seconds,
+                (_i, w) => clients[w].get(pagePath),
+                (s) => s === 200,
+              ),
+            );
+            for (const c of clients) c.close();
+          }
+        }
       }
       phases.push(
         await phase(
@@ -296,14 +306,35 @@ if (import.meta.main) {
       const w1 = performance.now();
       await (await fetch(page)).arrayBuffer();
       console.log(`dataset page re-render after the submissions: ${(performance.now() - w1).toFixed(0)} ms`);
+      // A submission that takes the lead of its table (exact predictions): its write compares every other
+      // result of the table with it.
+      const l0 = performance.now();
+      const lead = await fetch(`${url}/api/submissions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({
+          dataset: "load-dir",
+          method: { name: "load-leader", backbone: "backbone-1" },
+          predictions: test.map((s) => ({ id: s.id, value: s.label })),
+        }),
+      });
+      await lead.arrayBuffer();
       console.log(
-        `\n${"phase".padEnd(26)} ${"requests".padStart(8)} ${"fail".padStart(5)} ${"req/s".padStart(8)} ${
+        `a submission that takes the lead of a ${Math.ceil(nResults / 4)}-result table: ${lead.status}, ${
+          (performance.now() - l0).toFixed(0)
+        } ms`,
+      );
+      const w2 = performance.now();
+      await (await fetch(page)).arrayBuffer();
+      console.log(`dataset page re-render after it: ${(performance.now() - w2).toFixed(0)} ms`);
+      console.log(
+        `\n${"phase".padEnd(28)} ${"requests".padStart(8)} ${"fail".padStart(5)} ${"req/s".padStart(8)} ${
           "p50 ms".padStart(8)
         } ${"p99 ms".padStart(8)} ${"bytes".padStart(9)}`,
       );
       for (const p of phases) {
         console.log(
-          `${p.name.padEnd(26)} ${String(p.requests).padStart(8)} ${String(p.failures).padStart(5)} ${
+          `${p.name.padEnd(28)} ${String(p.requests).padStart(8)} ${String(p.failures).padStart(5)} ${
             p.rps.toFixed(0).padStart(8)
           } ${p.p50.toFixed(1).padStart(8)} ${p.p99.toFixed(1).padStart(8)} ${String(p.bytes).padStart(9)}`,
         );

@@ -5,6 +5,10 @@
  * MAE(leader) contains zero shares first place; the others take 1 + the number of results with a lower
  * MAE. Reported numbers (no per-sample data) and results on another test split are not ranked.
  *
+ * The comparisons are the expensive part; they are computed when results are written
+ * ({@linkcode missingComparisons}, called by the store inside the write's transaction) and stored, so
+ * {@linkcode rankRows}, which the pages use, only looks them up and counts.
+ *
  * @module
  */
 
@@ -24,44 +28,80 @@ export interface RankedRow {
   vsLeader: RegionComparison | null;
 }
 
-/** Paired comparisons already computed, by `leaderId|id`; results are immutable, so entries never expire. */
-export type ComparisonCache = Map<string, RegionComparison>;
+/** A table's rows in rank order (overall MAE, ties in the given order), its leader and who is compared. */
+export interface TablePlan {
+  /** The rows by overall MAE (stable), reported numbers and missing MAEs last. */
+  byMae: ResultRow[];
+  /** The leader: the lowest overall MAE among results with per-sample records; null when none. */
+  leader: ResultRow | null;
+  /** The rows to compare with the leader (re-scored, per-sample records, the leader's test split). */
+  compared: ResultRow[];
+}
 
 /**
- * Ranks `rows` (sorted by overall MAE, unranked rows last). `load` returns a result's full results object
- * (null when it has no per-sample records); `cache` keeps comparisons between calls.
+ * Who leads a table and who is compared with the leader. `hasSamples` says whether a result has
+ * per-sample records. Used both when writing (to know which comparisons to compute) and when ranking.
+ */
+export function planTable(rows: readonly ResultRow[], hasSamples: (id: string) => boolean): TablePlan {
+  const byMae = [...rows].sort((a, b) => (a.regions.all.mae ?? Infinity) - (b.regions.all.mae ?? Infinity));
+  const candidates = byMae.filter((r) => r.status !== "reported" && r.regions.all.mae !== null);
+  const leader = candidates.find((r) => hasSamples(r.id)) ?? null;
+  const compared = leader === null
+    ? []
+    : byMae.filter((row) =>
+      row !== leader && row.status !== "reported" && row.testSha256 === leader.testSha256 &&
+      hasSamples(row.id)
+    );
+  return { byMae, leader, compared };
+}
+
+/** The comparison the ranks use: the whole test set's MAE(result) − MAE(leader), paired bootstrap. */
+export function compareWithLeader(leader: Results, result: Results): RegionComparison {
+  return compareResults(leader, result).regions.all;
+}
+
+/**
+ * The ids of the plan's compared results that `stored` has no comparison for yet (against the plan's
+ * leader).
+ */
+export function missingComparisons(
+  plan: TablePlan,
+  stored: (leaderId: string, id: string) => RegionComparison | null,
+): string[] {
+  const leader = plan.leader;
+  return leader === null
+    ? []
+    : plan.compared.filter((r) => stored(leader.id, r.id) === null).map((r) => r.id);
+}
+
+/**
+ * Ranks `rows` (sorted by overall MAE, unranked rows last) from stored comparisons: `comparison` returns
+ * the stored comparison of a result with a leader, or null. Nothing is computed here beyond counting; a
+ * result whose comparison is missing (which writes prevent) is listed unranked.
  */
 export function rankRows(
   rows: readonly ResultRow[],
-  load: (id: string) => Results | null,
-  cache: ComparisonCache,
+  hasSamples: (id: string) => boolean,
+  comparison: (leaderId: string, id: string) => RegionComparison | null,
 ): RankedRow[] {
-  const byMae = [...rows].sort((a, b) => (a.regions.all.mae ?? Infinity) - (b.regions.all.mae ?? Infinity));
-  const candidates = byMae.filter((r) => r.status !== "reported" && r.regions.all.mae !== null);
-  const leaderRow = candidates.find((r) => load(r.id) !== null);
-  if (!leaderRow) return byMae.map((row) => ({ row, rank: null, leader: false, vsLeader: null }));
-  const leader = load(leaderRow.id)!;
+  const { byMae, leader, compared } = planTable(rows, hasSamples);
+  if (!leader) return byMae.map((row) => ({ row, rank: null, leader: false, vsLeader: null }));
+  const rankable = new Set(compared);
   const ranked: RankedRow[] = [], unranked: RankedRow[] = [];
+  // Ranked rows come in MAE order, so those with a lower MAE than the current row are a prefix.
+  let better = 0;
   for (const row of byMae) {
-    if (row === leaderRow) {
+    if (row === leader) {
       ranked.push({ row, rank: 1, leader: true, vsLeader: null });
       continue;
     }
-    const results = row.status === "reported" || row.testSha256 !== leaderRow.testSha256
-      ? null
-      : load(row.id);
-    if (!results) {
+    const cmp = rankable.has(row) ? comparison(leader.id, row.id) : null;
+    if (!cmp) {
       unranked.push({ row, rank: null, leader: false, vsLeader: null });
       continue;
     }
-    const key = `${leaderRow.id}|${row.id}`;
-    let cmp = cache.get(key);
-    if (!cmp) {
-      cmp = compareResults(leader, results).regions.all;
-      cache.set(key, cmp);
-    }
     const worse = cmp.ci !== null && cmp.ci[0] > 0;
-    const better = ranked.filter((r) => r.row.regions.all.mae! < row.regions.all.mae!).length;
+    while (better < ranked.length && ranked[better].row.regions.all.mae! < row.regions.all.mae!) better++;
     ranked.push({ row, rank: worse ? 1 + better : 1, leader: false, vsLeader: cmp });
   }
   return [...ranked, ...unranked];

@@ -10,9 +10,11 @@
 import { Buffer } from "node:buffer";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { RegionComparison } from "../bench/score/compare.ts";
 import type { Results } from "../bench/score/results.ts";
 import type { SampleRecord } from "../bench/score/score.ts";
 import type { NewResult, ResultRow } from "./model.ts";
+import { compareWithLeader, missingComparisons, planTable } from "./ranks.ts";
 
 /** Schema migrations, applied in order; `PRAGMA user_version` records how many have run. */
 const MIGRATIONS: readonly string[] = [
@@ -50,6 +52,23 @@ const MIGRATIONS: readonly string[] = [
      result_ids TEXT NOT NULL,
      loaded_at TEXT NOT NULL
    );`,
+  // Paired comparisons of results with their table's leader (ranks.ts), computed when results are written.
+  // Both results are immutable, so a row never changes; a leader that loses its place leaves its rows, which
+  // serve again if it leads again (after an unhide).
+  `CREATE TABLE comparisons (
+     leader_id TEXT NOT NULL REFERENCES results(id),
+     result_id TEXT NOT NULL REFERENCES results(id),
+     n INTEGER NOT NULL,
+     mae_leader REAL,
+     mae_result REAL,
+     diff REAL,
+     ci_low REAL,
+     ci_high REAL,
+     p REAL,
+     PRIMARY KEY (leader_id, result_id)
+   ) WITHOUT ROWID;
+   CREATE TRIGGER comparisons_immutable BEFORE UPDATE ON comparisons
+   BEGIN SELECT RAISE(ABORT, 'stored comparisons are immutable'); END;`,
 ];
 
 /** A token's identity once verified. */
@@ -82,10 +101,25 @@ export interface Store {
     results: readonly NewResult[],
     options?: { tokenId?: number; file?: { path: string; sha256: string } },
   ): Inserted[];
+  /**
+   * Computes ahead, in slices that let other requests run in between, the comparisons that storing these
+   * results will need (all of a table's when one takes the lead), so that {@linkcode insertResults} finds
+   * them ready instead of holding the server for them. Writes nothing; optional (insertResults computes
+   * whatever is still missing).
+   */
+  prepareComparisons(results: readonly NewResult[]): Promise<void>;
   /** A result's row, or null. Hidden rows are returned (with `hidden: true`). */
   row(id: string): ResultRow | null;
   /** The full results object (with per-sample records) of a scored result, or null. */
   results(id: string): Results | null;
+  /** Whether a result has per-sample records (without reading them). */
+  hasSamples(id: string): boolean;
+  /**
+   * The stored paired comparison (the whole test set, MAE(result) − MAE(leader)) of result `id` with the
+   * leader `leaderId`, or null. Every write computes and stores, in its transaction, the comparisons its
+   * tables' ranks need (`ranks.ts`), so reading ranks never runs a bootstrap.
+   */
+  comparison(leaderId: string, id: string): RegionComparison | null;
   /** Visible rows, optionally of one dataset, in insertion order. */
   rows(datasetId?: string): ResultRow[];
   /** Dataset ids with at least one visible result. */
@@ -143,13 +177,34 @@ export function openStore(path: string): Store {
     insertToken: db.prepare("INSERT INTO tokens (name, hash, admin, created_at) VALUES (?, '', ?, ?)"),
     setTokenHash: db.prepare("UPDATE tokens SET hash = ? WHERE id = ?"),
     token: db.prepare("SELECT id, name, hash, admin FROM tokens WHERE id = ?"),
+    hasSamples: db.prepare("SELECT results_json IS NOT NULL AS s FROM results WHERE id = ?"),
+    comparisons: db.prepare(
+      "SELECT leader_id, result_id, n, mae_leader, mae_result, diff, ci_low, ci_high, p FROM comparisons",
+    ),
+    insertComparison: db.prepare(
+      `INSERT INTO comparisons (leader_id, result_id, n, mae_leader, mae_result, diff, ci_low, ci_high, p)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    backbonesOf: db.prepare(
+      "SELECT DISTINCT json_extract(row_json, '$.method.backbone') AS b FROM results WHERE dataset_id = ?",
+    ),
+    allDatasets: db.prepare("SELECT DISTINCT dataset_id FROM results ORDER BY dataset_id"),
   } satisfies Record<string, StatementSync>;
 
   let version = 0;
   // Rows are immutable apart from `hidden`, so parsed rows can be kept; setHidden updates the copy.
   const rowCache = new Map<string, ResultRow>();
   const resultsCache = new Map<string, Results>();
+  const samplesCache = new Map<string, boolean>();
   const dummyHash = sha256Bytes("no such token");
+  // Stored comparisons by `leaderId|resultId`, read once at open; a transaction's new ones wait in
+  // `pending` and join on commit.
+  const comparisons = new Map<string, RegionComparison>();
+  const pending = new Map<string, RegionComparison>();
+  // Comparisons computed ahead of a write by prepareComparisons, used (and dropped) by the write.
+  const ahead = new Map<string, RegionComparison>();
+  // Ids inserted by the open transaction: forgotten by the caches if it rolls back.
+  const inserted: string[] = [];
 
   function transaction<T>(fn: () => T): T {
     db.exec("BEGIN IMMEDIATE");
@@ -157,11 +212,91 @@ export function openStore(path: string): Store {
       const out = fn();
       db.exec("COMMIT");
       version++;
+      for (const [k, v] of pending) comparisons.set(k, v);
       return out;
     } catch (err) {
       if (db.isTransaction) db.exec("ROLLBACK");
+      for (const id of inserted) {
+        rowCache.delete(id);
+        resultsCache.delete(id);
+        samplesCache.delete(id);
+      }
       throw err;
+    } finally {
+      pending.clear();
+      ahead.clear();
+      inserted.length = 0;
     }
+  }
+
+  function comparison(leaderId: string, id: string): RegionComparison | null {
+    const key = `${leaderId}|${id}`;
+    return comparisons.get(key) ?? pending.get(key) ?? null;
+  }
+
+  function hasSamples(id: string): boolean {
+    let has = samplesCache.get(id);
+    if (has === undefined) {
+      const r = st.hasSamples.get(id) as { s: number } | undefined;
+      if (!r) return false;
+      has = r.s !== 0;
+      samplesCache.set(id, has);
+    }
+    return has;
+  }
+
+  function results(id: string): Results | null {
+    const cached = resultsCache.get(id);
+    if (cached) return cached;
+    const r = st.results.get(id) as
+      | { results_json: string | null; samples_json: string | null }
+      | undefined;
+    if (!r || r.results_json === null || r.samples_json === null) return null;
+    const full: Results = {
+      ...JSON.parse(r.results_json),
+      samples: JSON.parse(r.samples_json) as SampleRecord[],
+    };
+    resultsCache.set(id, full);
+    return full;
+  }
+
+  function rows(datasetId?: string): ResultRow[] {
+    const ids = (datasetId === undefined ? st.ids.all() : st.idsOf.all(datasetId)) as { id: string }[];
+    return ids.map(({ id }) => row(id)!);
+  }
+
+  /**
+   * Computes and stores, inside the open transaction, the comparisons that the ranks of these tables
+   * (dataset id → backbones) lack: the new results against their leader, or, when the leader changed,
+   * every ranked result against the new one. Returns how many were computed.
+   */
+  function storeComparisons(tables: ReadonlyMap<string, ReadonlySet<string>>): number {
+    let computed = 0;
+    for (const [datasetId, backbones] of tables) {
+      const visible = rows(datasetId);
+      for (const backbone of backbones) {
+        const plan = planTable(visible.filter((r) => r.method.backbone === backbone), hasSamples);
+        for (const id of missingComparisons(plan, comparison)) {
+          const leaderId = plan.leader!.id;
+          const key = `${leaderId}|${id}`;
+          const c = ahead.get(key) ?? compareWithLeader(results(leaderId)!, results(id)!);
+          st.insertComparison.run(
+            leaderId,
+            id,
+            c.n,
+            c.maeA,
+            c.maeB,
+            c.diff,
+            c.ci?.[0] ?? null,
+            c.ci?.[1] ?? null,
+            c.p,
+          );
+          pending.set(key, c);
+          computed++;
+        }
+      }
+    }
+    return computed;
   }
 
   function row(id: string): ResultRow | null {
@@ -181,13 +316,80 @@ export function openStore(path: string): Store {
     return parsed;
   }
 
+  for (
+    const r of st.comparisons.all() as {
+      leader_id: string;
+      result_id: string;
+      n: number;
+      mae_leader: number | null;
+      mae_result: number | null;
+      diff: number | null;
+      ci_low: number | null;
+      ci_high: number | null;
+      p: number | null;
+    }[]
+  ) {
+    comparisons.set(`${r.leader_id}|${r.result_id}`, {
+      n: r.n,
+      maeA: r.mae_leader,
+      maeB: r.mae_result,
+      diff: r.diff,
+      ci: r.ci_low === null || r.ci_high === null ? null : [r.ci_low, r.ci_high],
+      p: r.p,
+    });
+  }
+  // A store written before comparisons were stored (or by an older dirbench) gets them now, once.
+  const everyTable = new Map<string, Set<string>>();
+  for (const { dataset_id } of st.allDatasets.all() as { dataset_id: string }[]) {
+    const backbones = (st.backbonesOf.all(dataset_id) as { b: string }[]).map((r) => r.b);
+    everyTable.set(dataset_id, new Set(backbones));
+  }
+  const lacking = [...everyTable].some(([datasetId, backbones]) => {
+    const visible = rows(datasetId);
+    return [...backbones].some((backbone) => {
+      const plan = planTable(visible.filter((r) => r.method.backbone === backbone), hasSamples);
+      return plan.compared.some((r) => comparison(plan.leader!.id, r.id) === null);
+    });
+  });
+  if (lacking) transaction(() => storeComparisons(everyTable));
+
   return {
     version: () => version,
+    async prepareComparisons(list) {
+      const fresh = list.filter((r) => r.results !== null && !st.exists.get(r.row.id));
+      const byId = new Map(fresh.map((r) => [r.row.id, r.results!]));
+      const load = (id: string) => byId.get(id) ?? results(id);
+      const has = (id: string) => byId.has(id) || hasSamples(id);
+      let sinceYield = 0;
+      for (const key of new Set(fresh.map((r) => JSON.stringify([r.row.datasetId, r.row.method.backbone])))) {
+        const [datasetId, backbone] = JSON.parse(key) as [string, string];
+        const table = [
+          ...rows(datasetId),
+          ...fresh.filter((r) => r.row.datasetId === datasetId).map((r) => ({
+            ...r.row,
+            createdAt: "",
+            hidden: false,
+            submitter: null,
+          })),
+        ].filter((r) => r.method.backbone === backbone);
+        const plan = planTable(table, has);
+        for (const id of missingComparisons(plan, comparison)) {
+          const leaderId = plan.leader!.id;
+          if (ahead.has(`${leaderId}|${id}`)) continue;
+          ahead.set(`${leaderId}|${id}`, compareWithLeader(load(leaderId)!, load(id)!));
+          if (++sinceYield % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+      }
+    },
     insertResults(results, options = {}) {
       return transaction(() => {
         const now = new Date().toISOString();
+        const tables = new Map<string, Set<string>>();
         const out = results.map(({ row: r, results: full }) => {
           if (st.exists.get(r.id)) return { id: r.id, created: false };
+          inserted.push(r.id);
+          const backbones = tables.get(r.datasetId) ?? new Set();
+          tables.set(r.datasetId, backbones.add(r.method.backbone));
           let resultsJson: string | null = null, samplesJson: string | null = null;
           if (full) {
             const { samples, ...rest } = full;
@@ -212,31 +414,24 @@ export function openStore(path: string): Store {
         if (options.file) {
           st.markFile.run(options.file.sha256, options.file.path, JSON.stringify(out.map((o) => o.id)), now);
         }
+        storeComparisons(tables);
         return out;
       });
     },
     row,
-    results(id) {
-      const cached = resultsCache.get(id);
-      if (cached) return cached;
-      const r = st.results.get(id) as
-        | { results_json: string | null; samples_json: string | null }
-        | undefined;
-      if (!r || r.results_json === null || r.samples_json === null) return null;
-      const full: Results = {
-        ...JSON.parse(r.results_json),
-        samples: JSON.parse(r.samples_json) as SampleRecord[],
-      };
-      resultsCache.set(id, full);
-      return full;
-    },
-    rows(datasetId) {
-      const ids = (datasetId === undefined ? st.ids.all() : st.idsOf.all(datasetId)) as { id: string }[];
-      return ids.map(({ id }) => row(id)!);
-    },
+    results,
+    hasSamples,
+    comparison,
+    rows,
     datasetIds: () => (st.datasets.all() as { dataset_id: string }[]).map((r) => r.dataset_id),
     setHidden(id, hidden) {
-      const changed = transaction(() => Number(st.hide.run(hidden ? 1 : 0, id).changes) > 0);
+      const changed = transaction(() => {
+        const changed = Number(st.hide.run(hidden ? 1 : 0, id).changes) > 0;
+        const r = row(id);
+        // Hiding the leader (or unhiding a better result) changes who leads the table.
+        if (changed && r) storeComparisons(new Map([[r.datasetId, new Set([r.method.backbone])]]));
+        return changed;
+      });
       const cached = rowCache.get(id);
       if (cached) rowCache.set(id, { ...cached, hidden });
       return changed;

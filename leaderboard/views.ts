@@ -5,7 +5,6 @@
  * @module
  */
 
-import type { RegionComparison } from "../bench/score/compare.ts";
 import type { PreparedDataset } from "../datasets/format.ts";
 import { REGION_KEYS, type RegionKey, type ResultRow } from "./model.ts";
 import { type RankedRow, rankRows } from "./ranks.ts";
@@ -87,7 +86,6 @@ function summarise(
 
 /** Builds the views of `store`; `datasets` are the prepared datasets the server scores against. */
 export function createViews(store: Store, datasets: ReadonlyMap<string, PreparedDataset>): Views {
-  const comparisons = new Map<string, RegionComparison>();
   let cachedVersion = -1;
   let datasetCache = new Map<string, DatasetView | null>();
   let listCache: DatasetSummary[] | null = null;
@@ -113,8 +111,8 @@ export function createViews(store: Store, datasets: ReadonlyMap<string, Prepared
           backbone,
           rows: rankRows(
             rows.filter((r) => r.method.backbone === backbone),
-            (rid) => store.results(rid),
-            comparisons,
+            store.hasSamples,
+            store.comparison,
           ),
         })),
         families: [...new Set(rows.map((r) => r.method.family))].sort(),

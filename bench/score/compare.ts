@@ -60,6 +60,42 @@ export interface Comparison {
 }
 
 /**
+ * Resample multiplicities kept between comparisons, by stratum seed, stratum size and resample count. The
+ * draws depend on nothing else (not on the errors), so every comparison of results on one test split uses
+ * the same ones: keeping them gives exactly the numbers of drawing anew, and a comparison costs one pass of
+ * multiply-adds instead of `resamples × n` random draws. One byte per multiplicity (a draw with a
+ * multiplicity over 255 is not kept); at most {@linkcode DRAW_CACHE_BYTES} in all, oldest dropped first.
+ */
+const drawCache = new Map<string, Uint8Array>();
+const DRAW_CACHE_BYTES = 64 * 1024 * 1024;
+let drawCacheBytes = 0;
+
+function storedDraws(seed: number, n: number, resamples: number): Uint8Array | null {
+  const key = `${seed}|${n}|${resamples}`;
+  const hit = drawCache.get(key);
+  if (hit) return hit;
+  if (n * resamples > DRAW_CACHE_BYTES) return null;
+  const out = new Uint8Array(n * resamples);
+  const counts = new Int32Array(n);
+  const rng = seededRng(seed);
+  for (let b = 0; b < resamples; b++) {
+    resampleCounts(counts, rng);
+    for (let i = 0; i < n; i++) {
+      if (counts[i] > 255) return null;
+      out[b * n + i] = counts[i];
+    }
+  }
+  for (const [k, v] of drawCache) {
+    if (drawCacheBytes + out.length <= DRAW_CACHE_BYTES) break;
+    drawCache.delete(k);
+    drawCacheBytes -= v.length;
+  }
+  drawCache.set(key, out);
+  drawCacheBytes += out.length;
+  return out;
+}
+
+/**
  * Compares A and B over the test ids both contain. Refuses results scored on different test sets (their
  * test-file SHA-256 differ). Regions and bins are taken from A.
  */
@@ -99,14 +135,25 @@ export function compareResults(
   const strata = REGIONS.map((region, k) => {
     const rows = shared.filter((r) => r.region === region);
     const d = Float64Array.from(rows, (r) => r.errB - r.errA);
+    const n = d.length;
     const sums = new Float64Array(bootstrap.resamples);
-    const counts = new Int32Array(rows.length);
-    const rng = seededRng(bootstrap.seed * 4 + k + 1);
-    for (let b = 0; rows.length > 0 && b < bootstrap.resamples; b++) {
-      resampleCounts(counts, rng);
-      let s = 0;
-      for (let i = 0; i < d.length; i++) s += counts[i] * d[i];
-      sums[b] = s;
+    const seed = bootstrap.seed * 4 + k + 1;
+    const drawn = n > 0 ? storedDraws(seed, n, bootstrap.resamples) : null;
+    if (drawn) {
+      for (let b = 0, off = 0; b < bootstrap.resamples; b++, off += n) {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += drawn[off + i] * d[i];
+        sums[b] = s;
+      }
+    } else {
+      const counts = new Int32Array(n);
+      const rng = seededRng(seed);
+      for (let b = 0; n > 0 && b < bootstrap.resamples; b++) {
+        resampleCounts(counts, rng);
+        let s = 0;
+        for (let i = 0; i < n; i++) s += counts[i] * d[i];
+        sums[b] = s;
+      }
     }
     return { region, rows, sums };
   });

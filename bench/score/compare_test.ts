@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { InputError } from "../core/errors.ts";
 import { seededRng } from "../core/rng.ts";
+import { percentileInterval, resampleCounts } from "./bootstrap.ts";
 import { compareResults } from "./compare.ts";
 import { longTailDataset, resultsFor } from "./testing/fixtures.ts";
 
@@ -64,4 +65,32 @@ Deno.test("compareResults uses only the shared test ids", () => {
   const cmp = compareResults(a, bSubset, { resamples: 50 });
   assert.equal(cmp.shared, 100);
   assert.equal(cmp.regions.all.n, 100);
+});
+
+Deno.test("compareResults: kept resample draws give exactly the numbers of drawing anew", () => {
+  const rng = seededRng(11);
+  const a = resultsFor(dataset, "a", (y) => ({ value: y + (rng() - 0.5) * 20 }));
+  const b = resultsFor(dataset, "b", (y) => ({ value: y + (rng() - 0.5) * 18 }));
+  const settings = { resamples: 400, seed: 3, level: 0.95 };
+  // The reference: the paired, region-stratified bootstrap drawn afresh, as the code did before keeping
+  // the draws (one stream per region, seeded seed × 4 + k + 1).
+  const errB = new Map(b.samples.map((s) => [s.id, s.absError]));
+  const sums = new Float64Array(settings.resamples);
+  ["many", "medium", "few"].forEach((region, k) => {
+    const rows = a.samples.filter((s) => s.region === region);
+    const d = rows.map((s) => errB.get(s.id)! - s.absError);
+    const counts = new Int32Array(d.length);
+    const stream = seededRng(settings.seed * 4 + k + 1);
+    for (let r = 0; d.length > 0 && r < settings.resamples; r++) {
+      resampleCounts(counts, stream);
+      let s = 0;
+      for (let i = 0; i < d.length; i++) s += counts[i] * d[i];
+      sums[r] += s;
+    }
+  });
+  const stats = sums.map((s) => s / a.samples.length).sort();
+  const expected = percentileInterval(stats, settings.level);
+  for (let round = 0; round < 2; round++) {
+    assert.deepEqual(compareResults(a, b, settings).regions.all.ci, expected, `round ${round}`);
+  }
 });
