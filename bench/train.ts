@@ -296,7 +296,9 @@ export async function train(options: TrainOptions): Promise<TrainOutput> {
     config: {
       family: method.family,
       configSource: options.configSource,
-      backbone: { key: backbone.key, preset: config.preset },
+      // A string, so leaderboards group results by it: one table per backbone.
+      backbone: `dirbench-vlm-${config.preset}`,
+      backboneKey: backbone.key,
       resolved: config,
     },
   }, provenance);

@@ -84,6 +84,7 @@ Deno.test("train: every method family trains, predicts and scores end to end on 
       assert.equal(results.samples.length, 10);
       assert.ok(results.provenance.adapter?.description, "the adapter is recorded");
       assert.equal((results.method.config.resolved as { model: { dim: number } }).model.dim, 16);
+      assert.equal(results.method.config.backbone, "dirbench-vlm-quick");
       assert.ok(Number.isFinite(out.results.metrics.all.mae!));
       const log = (await Deno.readTextFile(join(dir, method, "log.jsonl"))).trim().split("\n").filter(Boolean)
         .map((l) => JSON.parse(l));

@@ -23,7 +23,10 @@ import { openStore, type Store } from "./store.ts";
 export async function loadDatasets(dir: string): Promise<Map<string, PreparedDataset>> {
   if (!(await isDir(dir))) throw new InputError("not a directory of prepared datasets", { file: dir });
   const names: string[] = [];
-  for await (const e of Deno.readDir(dir)) if (e.isDirectory) names.push(e.name);
+  for await (const e of Deno.readDir(dir)) {
+    // A symlink to a prepared dataset counts too (datasets are often linked from elsewhere).
+    if (e.isDirectory || (e.isSymlink && await isDir(join(dir, e.name)))) names.push(e.name);
+  }
   const out = new Map<string, PreparedDataset>();
   for (const name of names.sort()) {
     const path = join(dir, name);
