@@ -3,7 +3,9 @@
  * language models.
  *
  * This module is the library API: the answer parser, the shot-aware scorer and metrics, the paired
- * comparison, and the prepared-dataset and results formats.
+ * comparison, and the prepared-dataset and results formats. Training has its own entry points, since it
+ * needs WebGPU and image decoding (more permissions): `./train` (bench/train.ts: `train`, `ensureBackbone`,
+ * `loadTaskData`), `./methods` (the method registry) and `./config` (`loadConfig`, the presets).
  *
  * @example Score predictions held in memory
  * ```ts

@@ -16,7 +16,7 @@ import { type PreparedDataset, readPreparedDataset } from "../datasets/format.ts
 import type { TaskId } from "../datasets/prompts.ts";
 import type { TrainConfig } from "./configs/config.ts";
 import { InputError } from "./core/errors.ts";
-import { exists, readTextFile, writeFileAtomic, writeJsonAtomic } from "./core/fs.ts";
+import { exists, isDir, readTextFile, writeFileAtomic, writeJsonAtomic } from "./core/fs.ts";
 import { sha256Hex } from "./core/hash.ts";
 import { progress } from "./core/progress.ts";
 import { collectProvenance } from "./core/provenance.ts";
@@ -234,6 +234,9 @@ export async function train(options: TrainOptions): Promise<TrainOutput> {
   const method: Method = methodById(options.method);
   const { config, out } = options;
   const dataset = await readPreparedDataset(options.data);
+  if (await exists(out) && !(await isDir(out))) {
+    throw new InputError("is a file; --out must be a run directory", { file: out });
+  }
   if (!options.resume && await exists(out) && [...Deno.readDirSync(out)].length > 0) {
     throw new InputError("is not empty; choose another --out, or pass --resume to continue that run", {
       file: out,
@@ -247,6 +250,10 @@ export async function train(options: TrainOptions): Promise<TrainOutput> {
       });
     }
   }
+  // Everything that can fail on bad input (the GPU, every image) is checked before the run directory exists.
+  const gpu = await openGpu(options.gpu ?? "deno");
+  const rt = runtimeFor(gpu);
+  const data = await loadTaskData(dataset, config, options.quiet);
   await Deno.mkdir(out, { recursive: true });
   await writeJsonAtomic(join(out, "config.json"), {
     method: method.id,
@@ -254,10 +261,6 @@ export async function train(options: TrainOptions): Promise<TrainOutput> {
     source: options.configSource,
     config,
   });
-
-  const gpu = await openGpu(options.gpu ?? "deno");
-  const rt = runtimeFor(gpu);
-  const data = await loadTaskData(dataset, config, options.quiet);
   const cache = options.cache ?? defaultCacheDir();
 
   const t0 = performance.now();

@@ -194,7 +194,8 @@ export async function loadConfig(source = "quick", sets: readonly string[] = [])
   const problems: string[] = [];
   checkAgainst(config, await quickSchema(), "", problems);
   if (problems.length > 0) {
-    throw new InputError(`invalid config:\n  ${problems.join("\n  ")}`, { file: path });
+    const after = sets.length > 0 ? ` (with --set ${sets.join(" --set ")})` : "";
+    throw new InputError(`invalid config${after}:\n  ${problems.join("\n  ")}`, { file: path });
   }
   const c = config as unknown as TrainConfig;
   if (c.model.image % c.model.patch !== 0 || c.model.dim % c.model.heads !== 0) {
