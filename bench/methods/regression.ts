@@ -34,20 +34,12 @@ export interface RegressionRecipe {
   bmse: boolean;
 }
 
-/** The task token's final state [B, D] of a batch of images. */
-function features(model: Vlm, images: Tensor): Tensor {
+/** The task token's final state [B, D] of a batch of images: the features the head regresses. */
+function features(model: Vlm, images: Tensor, task: number): Tensor {
   const B = images.shape[0], P = patchCount(model.config);
-  const text = tensorFrom(images.rt, new Array(B).fill(taskOf(model)), [B, 1], { dtype: "u32" });
+  const text = tensorFrom(images.rt, new Array(B).fill(task), [B, 1], { dtype: "u32" });
   const hidden = encode(model, images, text);
   return selectRows(hidden, Array.from({ length: B }, (_, b) => b * (P + 1) + P));
-}
-
-// The task token is set per run (the dataset's); kept on the model object to keep `features` small.
-const TASKS = new WeakMap<Vlm, number>();
-function taskOf(model: Vlm): number {
-  const t = TASKS.get(model);
-  if (t === undefined) throw new Error("regression: task token not set");
-  return t;
 }
 
 /** Label bins of a dataset (integer-width bins from the label minimum). */
@@ -74,7 +66,6 @@ function adamStep(s: ScalarAdam, grad: number, lr: number): void {
 function regressionPhase(ctx: MethodContext, recipe: RegressionRecipe): Phase {
   const { rt, config, data, model } = ctx;
   const r = config.regression;
-  TASKS.set(model, data.taskToken);
   const optimizer = makeOptimizer(model, r.lr, config.optim);
   const labels = data.train.labels, n = labels.length;
   const steps = stepsFor(n, r.batch, r.epochs), perEpoch = Math.floor(n / r.batch);
@@ -108,7 +99,7 @@ function regressionPhase(ctx: MethodContext, recipe: RegressionRecipe): Phase {
     const D = config.model.dim, out = new Float64Array(set.count * D);
     for (let start = 0; start < set.count; start += config.eval.batch) {
       const idx = Array.from({ length: Math.min(config.eval.batch, set.count - start) }, (_, j) => start + j);
-      const z = await rt.scope(() => noGrad(() => features(model, imageBatch(rt, set, idx))));
+      const z = await rt.scope(() => noGrad(() => features(model, imageBatch(rt, set, idx), data.taskToken)));
       out.set(await z.toArray(), start * D);
       z.release();
     }
@@ -126,7 +117,7 @@ function regressionPhase(ctx: MethodContext, recipe: RegressionRecipe): Phase {
       const idx = batchIndices(i, n, r.batch, config.seed);
       const y = idx.map((j) => labels[j]), B = idx.length, D = config.model.dim;
       const loss = await rt.scope(async () => {
-        let z = features(model, imageBatch(rt, data.train.images, idx));
+        let z = features(model, imageBatch(rt, data.train.images, idx), data.taskToken);
         if (fds) {
           const cal = fds.calibrate(new Float64Array(B * D), y, epoch);
           z = add(mul(z, tensorFrom(rt, cal.scale, [B, D])), tensorFrom(rt, cal.shift, [B, D]));
@@ -193,7 +184,7 @@ function regressionPhase(ctx: MethodContext, recipe: RegressionRecipe): Phase {
           (_, j) => start + j,
         );
         const p = await rt.scope(() =>
-          noGrad(() => regress(model, features(model, imageBatch(rt, set, idx))))
+          noGrad(() => regress(model, features(model, imageBatch(rt, set, idx), data.taskToken)))
         );
         for (const v of await p.toArray()) out.push({ value: mean + std * v });
         p.release();
