@@ -264,6 +264,40 @@ function positions(pos: Tensor, s: number): Tensor {
   return embedding(pos, ids);
 }
 
+/**
+ * Layer l's pieces bound to one set of weights, which every pass composes (teacher-forced training, the
+ * shared-prefix groups of GRPO, KV-cached decoding): the pre-attention norm, a q/k/v projection, the
+ * attention output projection with its residual, and the MLP with its residual.
+ */
+function layerOps(model: Vlm, w: Map<string, Tensor>, l: number, adapters: boolean) {
+  const at = (name: string) => `l${l}.${name}`;
+  return {
+    norm: (x: Tensor) => layerNorm(x, w.get(at("ln1.g"))!, w.get(at("ln1.b"))!),
+    project: (h: Tensor, name: "wq" | "wk" | "wv") => linear(model, w, h, at(name), null, adapters),
+    attended: (x: Tensor, a: Tensor) => add(x, linear(model, w, a, at("wo"), at("bo"), adapters)),
+    mlp: (x: Tensor) => {
+      const h = layerNorm(x, w.get(at("ln2.g"))!, w.get(at("ln2.b"))!);
+      const m = linear(model, w, h, at("w1"), at("b1"), adapters, "gelu");
+      return add(x, linear(model, w, m, at("w2"), at("b2"), adapters));
+    },
+  };
+}
+
+/** Rows [n·s, D] as heads [n, H, s, Dh]. */
+function splitHeads(model: Vlm, t: Tensor, n: number, s: number): Tensor {
+  const H = model.config.heads;
+  return permute(reshape(t, [n, s, H, model.config.dim / H]), [0, 2, 1, 3]);
+}
+
+/** Heads [n, H, s, Dh] back as rows [n·s, D]. */
+function mergeHeads(model: Vlm, t: Tensor, n: number, s: number): Tensor {
+  return reshape(permute(t, [0, 2, 1, 3]), [n * s, model.config.dim]);
+}
+
+/**
+ * One transformer layer over B sequences of S rows [B·S, D] under the prefix mask. `onKv` receives the
+ * layer's keys and values as heads [B, H, S, Dh] (decoding fills its caches from them).
+ */
 function block(
   model: Vlm,
   w: Map<string, Tensor>,
@@ -273,19 +307,22 @@ function block(
   S: number,
   prefix: number,
   adapters: boolean,
+  onKv?: (k: Tensor, v: Tensor) => void,
 ): Tensor {
-  const c = model.config, H = c.heads, Dh = c.dim / H;
-  const heads = (t: Tensor) => permute(reshape(t, [B, S, H, Dh]), [0, 2, 1, 3]);
-  const h = layerNorm(x, w.get(`l${l}.ln1.g`)!, w.get(`l${l}.ln1.b`)!);
-  const q = linear(model, w, h, `l${l}.wq`, null, adapters);
-  const k = linear(model, w, h, `l${l}.wk`, null, adapters);
-  const v = linear(model, w, h, `l${l}.wv`, null, adapters);
-  const a = attention(heads(q), heads(k), heads(v), { prefix });
-  const merged = reshape(permute(a, [0, 2, 1, 3]), [B * S, c.dim]);
-  x = add(x, linear(model, w, merged, `l${l}.wo`, `l${l}.bo`, adapters));
-  const h2 = layerNorm(x, w.get(`l${l}.ln2.g`)!, w.get(`l${l}.ln2.b`)!);
-  const m = linear(model, w, h2, `l${l}.w1`, `l${l}.b1`, adapters, "gelu");
-  return add(x, linear(model, w, m, `l${l}.w2`, `l${l}.b2`, adapters));
+  const op = layerOps(model, w, l, adapters);
+  const h = op.norm(x);
+  const [q, k, v] = (["wq", "wk", "wv"] as const).map((name) => splitHeads(model, op.project(h, name), B, S));
+  onKv?.(k, v);
+  return op.mlp(op.attended(x, mergeHeads(model, attention(q, k, v, { prefix }), B, S)));
+}
+
+/** The prefix rows [B·(P + 1), D] of images and their task tokens: patch embeddings, task token, positions. */
+function prefixRows(model: Vlm, w: Map<string, Tensor>, images: Tensor, tasks: readonly number[]): Tensor {
+  const c = model.config, B = images.shape[0], P1 = patchCount(c) + 1;
+  const patches = matmul(patchify(images, c.patch), w.get("patch.w")!, { bias: w.get("patch.b") });
+  const taskIds = tensorFrom(images.rt, tasks, [B, 1], { dtype: "u32" });
+  const x = concatSeq(patches, embedding(w.get("tok")!, taskIds));
+  return reshape(add(x, positions(w.get("pos")!, P1)), [B * P1, c.dim]);
 }
 
 /** Each row of `t` [B, ...] repeated k times in a row: [B·k, ...]. Differentiable (the gradient sums the copies). */
@@ -318,27 +355,22 @@ export function encodeGroups(
   const w = options.base ?? model.params;
   const adapters = options.adapters ?? true;
   const B = images.shape[0], P = patchCount(c), P1 = P + 1, BK = B * k, A = answers.shape[1], T = A + 1;
-  const D = c.dim, H = c.heads, Dh = D / H, S = P1 + A;
+  const D = c.dim, S = P1 + A;
   if (answers.shape.length !== 2 || answers.shape[0] !== BK || T > c.textLength || tasks.length !== B) {
     throw new RangeError(
       `encodeGroups: answers [${answers.shape}] must be [${BK}, < ${c.textLength}], tasks ${B}`,
     );
   }
-  const patches = matmul(patchify(images, c.patch), w.get("patch.w")!, { bias: w.get("patch.b") });
-  const taskIds = tensorFrom(rt, tasks, [B, 1], { dtype: "u32" });
-  let xp = concatSeq(patches, embedding(w.get("tok")!, taskIds));
-  xp = reshape(add(xp, positions(w.get("pos")!, P1)), [B * P1, D]);
+  let xp = prefixRows(model, w, images, tasks);
   const answerPos = tensorFrom(rt, Array.from({ length: A }, (_, t) => P1 + t), [A], { dtype: "u32" });
   let xa = reshape(add(embedding(w.get("tok")!, answers), embedding(w.get("pos")!, answerPos)), [BK * A, D]);
-  const heads = (t: Tensor, n: number, s: number) => permute(reshape(t, [n, s, H, Dh]), [0, 2, 1, 3]);
-  const merge = (t: Tensor, n: number, s: number) => reshape(permute(t, [0, 2, 1, 3]), [n * s, D]);
   const answerRows = Array.from({ length: BK * A }, (_, i) => Math.floor(i / A) * S + P1 + (i % A));
+  const heads = (t: Tensor, n: number, s: number) => splitHeads(model, t, n, s);
   for (let l = 0; l < c.layers; l++) {
-    const proj = (x: Tensor, name: string) => linear(model, w, x, `l${l}.${name}`, null, adapters);
-    const hp = layerNorm(xp, w.get(`l${l}.ln1.g`)!, w.get(`l${l}.ln1.b`)!);
-    const ha = layerNorm(xa, w.get(`l${l}.ln1.g`)!, w.get(`l${l}.ln1.b`)!);
-    const [qp, kp, vp] = [proj(hp, "wq"), proj(hp, "wk"), proj(hp, "wv")];
-    const [qa, ka, va] = [proj(ha, "wq"), proj(ha, "wk"), proj(ha, "wv")];
+    const op = layerOps(model, w, l, adapters);
+    const hp = op.norm(xp), ha = op.norm(xa);
+    const [qp, kp, vp] = (["wq", "wk", "wv"] as const).map((name) => op.project(hp, name));
+    const [qa, ka, va] = (["wq", "wk", "wv"] as const).map((name) => op.project(ha, name));
     const ap = attention(heads(qp, B, P1), heads(kp, B, P1), heads(vp, B, P1), { prefix: P1 });
     // Each completion's full sequence: its image's prefix rows (repeated) then its own answer rows.
     const full = (p: Tensor, a: Tensor) =>
@@ -347,28 +379,9 @@ export function encodeGroups(
         BK,
         S,
       );
-    const aa = selectRows(
-      merge(attention(full(qp, qa), full(kp, ka), full(vp, va), { prefix: P1 }), BK, S),
-      answerRows,
-    );
-    xp = add(xp, linear(model, w, merge(ap, B, P1), `l${l}.wo`, `l${l}.bo`, adapters));
-    xa = add(xa, linear(model, w, aa, `l${l}.wo`, `l${l}.bo`, adapters));
-    const mlp = (x: Tensor) => {
-      const h2 = layerNorm(x, w.get(`l${l}.ln2.g`)!, w.get(`l${l}.ln2.b`)!);
-      return add(
-        x,
-        linear(
-          model,
-          w,
-          linear(model, w, h2, `l${l}.w1`, `l${l}.b1`, adapters, "gelu"),
-          `l${l}.w2`,
-          `l${l}.b2`,
-          adapters,
-        ),
-      );
-    };
-    xp = mlp(xp);
-    xa = mlp(xa);
+    const aa = attention(full(qp, qa), full(kp, ka), full(vp, va), { prefix: P1 });
+    xp = op.mlp(op.attended(xp, mergeHeads(model, ap, B, P1)));
+    xa = op.mlp(op.attended(xa, selectRows(mergeHeads(model, aa, BK, S), answerRows)));
   }
   // Text rows per completion: the task token's state (shared by the image's K completions), then its answer.
   const taskState = selectRows(xp, Array.from({ length: B }, (_, b) => b * P1 + P));
@@ -443,15 +456,12 @@ export async function generate(
     noGrad(() => {
       // Prefill: patches + task token, bidirectional, once per image; keep K and V of every layer.
       const prefix = P + 1;
-      const patches = matmul(patchify(images, c.patch), w.get("patch.w")!, { bias: w.get("patch.b") });
-      let x = concatSeq(patches, embedding(w.get("tok")!, tensorFrom(rt, tasks, [B, 1], { dtype: "u32" })));
-      x = reshape(add(x, positions(w.get("pos")!, prefix)), [B * prefix, D]);
-      // Each image's rows repeated K times: gather b·prefix + s for every (b, k).
+      let x = prefixRows(model, w, images, tasks);
+      // Each image's rows repeated K times: gather image b for every (b, k).
       const repeatIds = tensorFrom(rt, Array.from({ length: BK }, (_, i) => Math.floor(i / K)), [BK], {
         dtype: "u32",
       });
       const kCaches: Tensor[] = [], vCaches: Tensor[] = [];
-      const heads = (t: Tensor, n: number, s: number) => permute(reshape(t, [n, s, H, Dh]), [0, 2, 1, 3]);
       const toCache = (t: Tensor) => {
         // t: [B, H, prefix, Dh] → cache [BK, H, S, Dh] with rows [0, prefix) filled.
         const repeated = reshape(embedding(reshape(t, [B, H * prefix * Dh]), repeatIds), [
@@ -460,48 +470,15 @@ export async function generate(
           Dh,
         ]);
         const cache = full(rt, [BK, H, S, Dh], 0);
-        copyRows(repeated, cache, {
-          batch: BK * H,
-          d: Dh,
-          rows: prefix,
-          srcS: prefix,
-          dstS: S,
-          srcStart: 0,
-          dstStart: 0,
-        });
+        const view = { batch: BK * H, d: Dh, rows: prefix, srcS: prefix, dstS: S, srcStart: 0, dstStart: 0 };
+        copyRows(repeated, cache, view);
         return cache;
       };
       for (let l = 0; l < c.layers; l++) {
-        const h = layerNorm(x, w.get(`l${l}.ln1.g`)!, w.get(`l${l}.ln1.b`)!);
-        const q = linear(model, w, h, `l${l}.wq`, null, adapters);
-        const k = heads(linear(model, w, h, `l${l}.wk`, null, adapters), B, prefix);
-        const v = heads(linear(model, w, h, `l${l}.wv`, null, adapters), B, prefix);
-        kCaches.push(toCache(k));
-        vCaches.push(toCache(v));
-        const a = attention(heads(q, B, prefix), k, v, { prefix });
-        x = add(
-          x,
-          linear(
-            model,
-            w,
-            reshape(permute(a, [0, 2, 1, 3]), [B * prefix, D]),
-            `l${l}.wo`,
-            `l${l}.bo`,
-            adapters,
-          ),
-        );
-        const h2 = layerNorm(x, w.get(`l${l}.ln2.g`)!, w.get(`l${l}.ln2.b`)!);
-        x = add(
-          x,
-          linear(
-            model,
-            w,
-            linear(model, w, h2, `l${l}.w1`, `l${l}.b1`, adapters, "gelu"),
-            `l${l}.w2`,
-            `l${l}.b2`,
-            adapters,
-          ),
-        );
+        x = block(model, w, x, l, B, prefix, prefix, adapters, (k, v) => {
+          kCaches.push(toCache(k));
+          vCaches.push(toCache(v));
+        });
       }
       // The task token's state predicts the first answer token.
       const lastRows = Array.from({ length: BK }, (_, i) => Math.floor(i / K) * prefix + P);
@@ -520,27 +497,13 @@ export async function generate(
         const posIds = tensorFrom(rt, new Array(BK).fill(pos), [BK], { dtype: "u32" });
         let y = add(embedding(w.get("tok")!, token), embedding(w.get("pos")!, posIds));
         for (let l = 0; l < c.layers; l++) {
-          const h = layerNorm(y, w.get(`l${l}.ln1.g`)!, w.get(`l${l}.ln1.b`)!);
-          const q = reshape(linear(model, w, h, `l${l}.wq`, null, adapters), [BK, H, 1, Dh]);
-          const k = reshape(linear(model, w, h, `l${l}.wk`, null, adapters), [BK * H, 1, Dh]);
-          const v = reshape(linear(model, w, h, `l${l}.wv`, null, adapters), [BK * H, 1, Dh]);
+          const op = layerOps(model, w, l, adapters);
+          const h = op.norm(y);
+          const q = reshape(op.project(h, "wq"), [BK, H, 1, Dh]);
           const view = { batch: BK * H, d: Dh, rows: 1, srcS: 1, dstS: S, srcStart: 0, dstStart: pos };
-          copyRows(k, kCaches[l], view);
-          copyRows(v, vCaches[l], view);
-          const a = reshape(attentionDecode(q, kCaches[l], vCaches[l], pos + 1), [BK, D]);
-          y = add(y, linear(model, w, a, `l${l}.wo`, `l${l}.bo`, adapters));
-          const h2 = layerNorm(y, w.get(`l${l}.ln2.g`)!, w.get(`l${l}.ln2.b`)!);
-          y = add(
-            y,
-            linear(
-              model,
-              w,
-              linear(model, w, h2, `l${l}.w1`, `l${l}.b1`, adapters, "gelu"),
-              `l${l}.w2`,
-              `l${l}.b2`,
-              adapters,
-            ),
-          );
+          copyRows(reshape(op.project(h, "wk"), [BK * H, 1, Dh]), kCaches[l], view);
+          copyRows(reshape(op.project(h, "wv"), [BK * H, 1, Dh]), vCaches[l], view);
+          y = op.mlp(op.attended(y, reshape(attentionDecode(q, kCaches[l], vCaches[l], pos + 1), [BK, D])));
         }
         hidden = layerNorm(y, w.get("lnf.g")!, w.get("lnf.b")!);
       }
