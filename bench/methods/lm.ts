@@ -6,6 +6,7 @@
  */
 
 import { seededRng } from "../core/rng.ts";
+import { trainCountsOf } from "./rewards/disco.ts";
 import type { OptimConfig, TrainConfig } from "../configs/config.ts";
 import { AdamW } from "../gpu/optim.ts";
 import type { Runtime } from "../gpu/runtime.ts";
@@ -152,16 +153,7 @@ export function trainMean(data: TaskData): number {
   return data.train.labels.reduce((s, y) => s + y, 0) / data.train.labels.length;
 }
 
-/** Training samples per label bin, as the rewards' context and the DIR reweightings count them. */
+/** Training samples per label bin, as the scorer's shot regions and the rewards count them. */
 export function trainCounts(data: TaskData): number[] {
-  const [min, max] = data.labelRange;
-  const bins = Math.floor((max - min) / data.binWidth) + 1;
-  const counts = new Array<number>(bins).fill(0);
-  for (const y of data.train.labels) counts[Math.min(bins - 1, Math.floor((y - min) / data.binWidth))]++;
-  return counts;
-}
-
-/** Optimiser step count in a checkpoint state. */
-export interface OptimizerState {
-  optimizerStep: number;
+  return trainCountsOf(data.train.labels, data.labelRange, data.binWidth);
 }

@@ -10,6 +10,7 @@
  */
 
 import { seededRng } from "../core/rng.ts";
+import { binCount } from "../score/shots.ts";
 import { backward, noGrad } from "../gpu/autograd.ts";
 import { add, mul } from "../gpu/ops/elementwise.ts";
 import { sum } from "../gpu/ops/reduce.ts";
@@ -45,7 +46,7 @@ function features(model: Vlm, images: Tensor, task: number): Tensor {
 /** Label bins of a dataset (integer-width bins from the label minimum). */
 export function labelBins(data: TaskData): BinSpec {
   const [min, max] = data.labelRange;
-  return { min, binWidth: data.binWidth, bins: Math.floor((max - min) / data.binWidth) + 1 };
+  return { min, binWidth: data.binWidth, bins: binCount({ min, max, binWidth: data.binWidth }) };
 }
 
 /** A scalar Adam for Balanced MSE's learnable noise σ (its own learning rate, as the reference). */
