@@ -78,7 +78,14 @@ Deno.test("train: every method family trains, predicts and scores end to end on 
         "reg-bmse",
       ]
     ) {
-      const out = await run(data, dir, method, method);
+      // Two updates per generation batch exercise the importance ratio (and Reg-GRPO's non-zero log-ratios).
+      const out = await run(
+        data,
+        dir,
+        method,
+        method,
+        method === "reg-grpo-mae" ? ["grpo.iterations=2"] : [],
+      );
       const results = await readResults(join(dir, method, "results.json"));
       assert.equal(results.method.name, method);
       assert.equal(results.samples.length, 10);

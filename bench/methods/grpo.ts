@@ -184,8 +184,8 @@ function grpoPhase(ctx: MethodContext, variant: GrpoVariant, rewardId: string): 
           ? noGrad(() => tokenLogprobs(images, tasks, answers, target, reference))
           : full(rt, [BK * M], 0);
         const weights = aggregationWeights(mask, BK, M, lossType);
-        let lpOld: Tensor | null = null;
-        let loss = 0, regLoss = 0;
+        let lpOld: Tensor | null = null, loss: Tensor | null = null;
+        let regLoss = 0;
         for (let it = 0; it < g.iterations; it++) {
           const lp = tokenLogprobs(images, tasks, answers, target);
           lpOld ??= noGrad(() => copy(lp));
@@ -211,7 +211,7 @@ function grpoPhase(ctx: MethodContext, variant: GrpoVariant, rewardId: string): 
               (_, j) => advantages[Math.floor(j / (K * M))][Math.floor(j / M) % K],
             );
           }
-          const l = policyLoss(
+          loss = policyLoss(
             lp,
             lpOld,
             lpRef,
@@ -219,23 +219,20 @@ function grpoPhase(ctx: MethodContext, variant: GrpoVariant, rewardId: string): 
             tensorFrom(rt, weights, [BK * M]),
             { epsLow: g.epsilon, epsHigh: g.epsilonHigh, beta: g.beta },
           );
-          backward(l, full(rt, [1], 1));
+          backward(loss, full(rt, [1], 1));
           optimizer.update();
           optimizer.zeroGrad();
-          if (it === g.iterations - 1) {
-            const [lossValue, lpValues, refValues] = await readTensors(rt, [l, lpOld, lpRef]);
-            loss = lossValue[0];
-            return {
-              loss: variant === "reg-grpo" ? regLoss : loss,
-              ...rewardStats(rewards),
-              kl: g.beta > 0 ? meanKl(lpValues, refValues, mask) : 0,
-              completion_tokens: mask.reduce((s, m) => s + m, 0) / BK,
-              lr,
-              samples_per_s: (B * 1000) / (performance.now() - started),
-            };
-          }
         }
-        throw new Error("unreachable: grpo.iterations ≥ 1");
+        // One readback for the log: the last pass's loss, and the sampling-time log-probs for the KL.
+        const [lossValue, lpValues, refValues] = await readTensors(rt, [loss!, lpOld!, lpRef]);
+        return {
+          loss: variant === "reg-grpo" ? regLoss : lossValue[0],
+          ...rewardStats(rewards),
+          kl: g.beta > 0 ? meanKl(lpValues, refValues, mask) : 0,
+          completion_tokens: mask.reduce((s, m) => s + m, 0) / BK,
+          lr,
+          samples_per_s: (B * 1000) / (performance.now() - started),
+        };
       });
     },
     tensors: () => checkpointTensors(model, optimizer),
