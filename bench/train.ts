@@ -29,7 +29,7 @@ import { loadCheckpoint, saveCheckpoint } from "./model/checkpoint.ts";
 import { loadImages } from "./model/images.ts";
 import { quantitySet } from "./model/quantity.ts";
 import { decimalsFor, maxAnswerTokens, TASK_TOKENS } from "./model/vocab.ts";
-import { attachLora, attachRegressionHead, initVlm, type Vlm } from "./model/vlm.ts";
+import { attachLora, attachRegressionHead, initVlm, mergeLora, namedTensors, type Vlm } from "./model/vlm.ts";
 import { buildResults, type Results } from "./score/results.ts";
 import { scoreDataset } from "./score/score.ts";
 
@@ -60,8 +60,8 @@ export interface TrainOptions {
 /** What {@linkcode train} produced. */
 export interface TrainOutput {
   results: Results;
-  /** Wall seconds per part. */
-  seconds: { backbone: number; train: number; predict: number };
+  /** Wall seconds: backbone (load or pretrain), GRPO's SFT start (load or train; 0 otherwise), training, predicting and scoring. */
+  seconds: { backbone: number; start: number; train: number; predict: number };
   /** Mean training throughput in samples (prompts) per second. */
   samplesPerSecond: number;
 }
@@ -229,6 +229,63 @@ export async function ensureBackbone(
   return { model, dir, key, trained: true };
 }
 
+/** A digest of what a method trains on: task, answer format, labels and every training pixel. */
+export async function trainDataKey(data: TaskData): Promise<string> {
+  const head = new TextEncoder().encode(
+    JSON.stringify([data.taskToken, data.decimals, data.answerTokens, data.labelRange, data.train.labels]),
+  );
+  const { pixels } = data.train.images;
+  const bytes = new Uint8Array(head.length + pixels.length);
+  bytes.set(head);
+  bytes.set(pixels, head.length);
+  return (await sha256Hex(bytes)).slice(0, 16);
+}
+
+/**
+ * Puts the `sft` method's weights for this backbone and training set into `model` (the backbone),
+ * training them once into the cache (`<cache>/sft-starts/<key>`, resumable) when missing, then folds
+ * any LoRA adapters into the base weights: the model GRPO starts from when `grpo.init` is `sft`.
+ */
+export async function ensureSftStart(
+  rt: Runtime,
+  config: TrainConfig,
+  data: TaskData,
+  cache: string,
+  model: Vlm,
+  backbone: string,
+  options: { quiet?: boolean } = {},
+): Promise<{ key: string; trained: boolean }> {
+  const basis = {
+    v: 1,
+    backbone,
+    seed: config.seed,
+    lora: config.lora,
+    optim: config.optim,
+    sft: config.sft,
+    data: await trainDataKey(data),
+  };
+  const key = (await sha256Hex(new TextEncoder().encode(JSON.stringify(basis)))).slice(0, 16);
+  const dir = join(cache, "sft-starts", key);
+  const done = join(dir, "start.json");
+  attachLora(model, config.lora, config.seed);
+  let trained = false;
+  if (!(await exists(done) && await loadCheckpoint(join(dir, "checkpoints"), namedTensors(model)))) {
+    await Deno.mkdir(dir, { recursive: true });
+    await writeJsonAtomic(join(dir, "config.json"), basis);
+    const phase = methodById("sft").start({ rt, config, data, model });
+    await runPhase(phase, dir, {
+      label: "sft (GRPO start)",
+      every: config.checkpoint.every,
+      logFile: join(dir, "log.jsonl"),
+      quiet: options.quiet,
+    });
+    await writeJsonAtomic(done, { key, steps: phase.steps, date: new Date().toISOString() });
+    trained = true;
+  }
+  mergeLora(model);
+  return { key, trained };
+}
+
 /** Trains `options.method` and scores it; see the module notes. */
 export async function train(options: TrainOptions): Promise<TrainOutput> {
   const method: Method = methodById(options.method);
@@ -266,6 +323,10 @@ export async function train(options: TrainOptions): Promise<TrainOutput> {
   const t0 = performance.now();
   const backbone = await ensureBackbone(rt, config, cache, { quiet: options.quiet });
   const model = backbone.model;
+  const tStart = performance.now();
+  const start = method.family === "grpo" && config.grpo.init === "sft"
+    ? await ensureSftStart(rt, config, data, cache, model, backbone.key, { quiet: options.quiet })
+    : null;
   if (method.family === "regression") attachRegressionHead(model, config.seed);
   else if (method.family !== "zeroshot" && method.family !== "pretrain") {
     attachLora(model, config.lora, config.seed);
@@ -302,6 +363,8 @@ export async function train(options: TrainOptions): Promise<TrainOutput> {
       // A string, so leaderboards group results by it: one table per backbone.
       backbone: `dirbench-vlm-${config.preset}`,
       backboneKey: backbone.key,
+      // The cached SFT weights a GRPO run started from (grpo.init = sft), else absent.
+      ...(start ? { sftStartKey: start.key } : {}),
       resolved: config,
     },
   }, provenance);
@@ -309,7 +372,12 @@ export async function train(options: TrainOptions): Promise<TrainOutput> {
   const t3 = performance.now();
   return {
     results,
-    seconds: { backbone: (t1 - t0) / 1000, train: (t2 - t1) / 1000, predict: (t3 - t2) / 1000 },
+    seconds: {
+      backbone: (tStart - t0) / 1000,
+      start: start ? (t1 - tStart) / 1000 : 0,
+      train: (t2 - t1) / 1000,
+      predict: (t3 - t2) / 1000,
+    },
     samplesPerSecond: run.samplesPerSecond,
   };
 }

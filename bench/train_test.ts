@@ -145,3 +145,26 @@ Deno.test("train: refuses a non-empty run directory without --resume, and a diff
     );
   });
 });
+
+Deno.test("train: GRPO starts from the sft method's weights (grpo.init=sft, LoRA merged) or from the backbone", async () => {
+  await withDataset(async (data, dir) => {
+    const predictions = (name: string) => Deno.readTextFileSync(join(dir, name, "predictions.jsonl"));
+    // With a zero learning rate GRPO's update leaves its starting weights, so it answers as they do.
+    for (const lora of ["lora.enabled=false", "lora.enabled=true"]) {
+      const tag = lora.endsWith("true") ? "lora" : "full";
+      await run(data, dir, "sft", `sft-${tag}`, [lora]);
+      const out = await run(data, dir, "grpo-mae", `grpo-${tag}`, [lora, "grpo.lr=0"]);
+      assert.equal(predictions(`grpo-${tag}`), predictions(`sft-${tag}`), tag);
+      assert.equal(typeof out.results.method.config.sftStartKey, "string");
+    }
+    await run(data, dir, "zeroshot", "zeroshot");
+    await run(data, dir, "grpo-mae", "grpo-backbone", ["grpo.init=backbone", "grpo.lr=0"]);
+    assert.equal(predictions("grpo-backbone"), predictions("zeroshot"));
+    // …and the two starts answer differently, so the equalities above tell them apart.
+    assert.notEqual(predictions("sft-full"), predictions("zeroshot"));
+    // Each SFT start was trained once, into the cache; a second GRPO run reuses it.
+    await run(data, dir, "grpo-ccc", "grpo-ccc", ["grpo.lr=0"]);
+    assert.equal(predictions("grpo-ccc"), predictions("sft-full"));
+    assert.equal([...Deno.readDirSync(join(dir, "cache", "sft-starts"))].length, 2);
+  });
+});

@@ -81,7 +81,9 @@ if (import.meta.main) {
           f(m.few)
         }` +
           ` (train ${out.seconds.train.toFixed(1)} s at ${out.samplesPerSecond.toFixed(1)} samples/s,` +
-          ` backbone ${out.seconds.backbone.toFixed(1)} s, predict ${out.seconds.predict.toFixed(1)} s)`,
+          ` backbone ${out.seconds.backbone.toFixed(1)} s,` +
+          (out.seconds.start > 0 ? ` SFT start ${out.seconds.start.toFixed(1)} s,` : "") +
+          ` predict ${out.seconds.predict.toFixed(1)} s)`,
       );
       console.log(`wrote ${values.out}/results.json`);
     } catch (e) {

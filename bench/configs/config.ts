@@ -46,6 +46,7 @@ export interface TrainConfig {
     scaleRewards: "default" | "group" | "batch" | "none";
     regEpsilon: number;
     lr: number;
+    init: "backbone" | "sft";
   };
   regression: {
     epochs: number;
@@ -80,6 +81,7 @@ const CHOICES: Readonly<Record<string, readonly string[]>> = {
   "optim.schedule": ["cosine", "constant"],
   "grpo.lossType": ["default", "grpo", "bnpo", "dr_grpo"],
   "grpo.scaleRewards": ["default", "group", "batch", "none"],
+  "grpo.init": ["backbone", "sft"],
   "regression.ldsKernel": ["gaussian", "triang", "laplace"],
   "regression.ldsReweight": ["none", "sqrt_inv", "inverse"],
   "regression.bmseKind": ["bmc", "gai", "bni"],

@@ -186,6 +186,32 @@ export function attachLora(model: Vlm, lora: LoraConfig, seed: number): void {
   for (const p of model.params.values()) p.requiresGrad = false;
 }
 
+/**
+ * Folds the LoRA adapters into the base weights (W ← W + s·A·B) and removes them, so the model that
+ * was base + adapters becomes a plain model: the start of a later fine-tune whose frozen reference is
+ * this model (GRPO from an SFT start). Every base weight becomes trainable again, as after
+ * {@linkcode initVlm}; {@linkcode attachLora} freezes them anew.
+ */
+export function mergeLora(model: Vlm): void {
+  noGrad(() => {
+    for (const [name, w] of model.params) {
+      const a = model.lora.get(`${name}.a`), b = model.lora.get(`${name}.b`);
+      if (!a || !b) continue;
+      const product = matmul(a, b), update = scale(product, model.loraScale);
+      const merged = add(w, update);
+      merged.name = name;
+      product.release();
+      update.release();
+      model.params.set(name, merged);
+      w.release();
+    }
+  });
+  for (const t of model.lora.values()) t.release();
+  model.lora.clear();
+  model.loraScale = 0;
+  for (const p of model.params.values()) p.requiresGrad = true;
+}
+
 /** Attaches the scalar regression head (zero-initialised bias, small weights). */
 export function attachRegressionHead(model: Vlm, seed: number): void {
   const rng = seededRng(seed ^ 0x4ead);

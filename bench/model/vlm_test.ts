@@ -11,6 +11,7 @@ import {
   generate,
   initVlm,
   lmLogits,
+  mergeLora,
   type ModelConfig,
   patchCount,
   selectRows,
@@ -78,6 +79,26 @@ Deno.test("attachLora: the adapted model starts equal to the base and only adapt
   assert.ok(relativeError(after, before) < 1e-6);
   assert.ok([...model.params.values()].every((p) => !p.requiresGrad));
   assert.equal(model.lora.size, 2 * 4 * 2);
+});
+
+Deno.test("mergeLora: folding trained adapters into the base keeps the model's outputs", async () => {
+  const rt = await testRuntime();
+  const model = initVlm(rt, CONFIG, 5);
+  const images = tensorFrom(rt, randomValues(2 * 3 * 64, 4), [2, 3, 8, 8]);
+  const text = tensorFrom(rt, [17, 3, 5, 6, 4, 17, 3, 7, 4, 2], [2, 5], { dtype: "u32" });
+  const base = await noGrad(() => encode(model, images, text)).toArray();
+  attachLora(model, { enabled: true, rank: 3, alpha: 6, targets: ["wq", "wk", "wo", "w2"] }, 2);
+  // Non-zero B factors, as after training, so the adapters change the outputs.
+  for (const [name, t] of model.lora) {
+    if (name.endsWith(".b")) rt.write(t.buffer, Float32Array.from(randomValues(t.size, name.length)));
+  }
+  const adapted = await noGrad(() => encode(model, images, text)).toArray();
+  assert.ok(relativeError(adapted, base) > 1e-2);
+  mergeLora(model);
+  assert.equal(model.lora.size, 0);
+  assert.ok([...model.params.values()].every((p) => p.requiresGrad));
+  const merged = await noGrad(() => encode(model, images, text)).toArray();
+  assert.ok(relativeError(merged, adapted) < 1e-5);
 });
 
 Deno.test("encodeGroups: shared-prefix encoding equals the per-completion forward, values and gradients", async () => {
