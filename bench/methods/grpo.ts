@@ -1,7 +1,8 @@
 /**
  * The GRPO family (methods.md §1–3, §8): each step samples K answers for each of B training images,
  * scores them with a reward (format term included), turns rewards into group advantages, and updates
- * the policy with the clipped surrogate plus a k3 KL penalty to the frozen starting model.
+ * the policy with the clipped surrogate plus a k3 KL penalty to the frozen starting model. The model it
+ * is handed is that start: the SFT model by default (`grpo.init`, see `ensureSftStart` in train.ts).
  *
  * Variants:
  * - `grpo`: advantages scaled as the reward prefers (group std; none for DISCO), per-sequence mean loss;
