@@ -241,6 +241,21 @@ export async function trainDataKey(data: TaskData): Promise<string> {
   return (await sha256Hex(bytes)).slice(0, 16);
 }
 
+/** Where the SFT start of this config, backbone and training set is cached, and what its key hashes. */
+async function sftStartDir(config: TrainConfig, data: TaskData, cache: string, backbone: string) {
+  const basis = {
+    v: 1,
+    backbone,
+    seed: config.seed,
+    lora: config.lora,
+    optim: config.optim,
+    sft: config.sft,
+    data: await trainDataKey(data),
+  };
+  const key = (await sha256Hex(new TextEncoder().encode(JSON.stringify(basis)))).slice(0, 16);
+  return { key, basis, dir: join(cache, "sft-starts", key) };
+}
+
 /**
  * Puts the `sft` method's weights for this backbone and training set into `model` (the backbone),
  * training them once into the cache (`<cache>/sft-starts/<key>`, resumable) when missing, then folds
@@ -255,17 +270,7 @@ export async function ensureSftStart(
   backbone: string,
   options: { quiet?: boolean } = {},
 ): Promise<{ key: string; trained: boolean }> {
-  const basis = {
-    v: 1,
-    backbone,
-    seed: config.seed,
-    lora: config.lora,
-    optim: config.optim,
-    sft: config.sft,
-    data: await trainDataKey(data),
-  };
-  const key = (await sha256Hex(new TextEncoder().encode(JSON.stringify(basis)))).slice(0, 16);
-  const dir = join(cache, "sft-starts", key);
+  const { key, basis, dir } = await sftStartDir(config, data, cache, backbone);
   const done = join(dir, "start.json");
   attachLora(model, config.lora, config.seed);
   let trained = false;
@@ -284,6 +289,28 @@ export async function ensureSftStart(
   }
   mergeLora(model);
   return { key, trained };
+}
+
+/**
+ * Stores a finished `sft` run's weights as the SFT start of its config, backbone and training set, when
+ * the cache lacks it: the same training, so the GRPO methods after an `sft` run need not repeat it.
+ */
+async function storeSftStart(
+  config: TrainConfig,
+  data: TaskData,
+  cache: string,
+  model: Vlm,
+  backbone: string,
+  run: { out: string; steps: number },
+): Promise<void> {
+  const { key, basis, dir } = await sftStartDir(config, data, cache, backbone);
+  const done = join(dir, "start.json");
+  if (await exists(done)) return;
+  await Deno.mkdir(dir, { recursive: true });
+  await writeJsonAtomic(join(dir, "config.json"), basis);
+  await saveCheckpoint(join(dir, "checkpoints"), run.steps, namedTensors(model), {});
+  await writeFileAtomic(join(dir, "log.jsonl"), await Deno.readFile(join(run.out, "log.jsonl")));
+  await writeJsonAtomic(done, { key, steps: run.steps, date: new Date().toISOString(), from: run.out });
 }
 
 /** Trains `options.method` and scores it; see the module notes. */
@@ -342,6 +369,9 @@ export async function train(options: TrainOptions): Promise<TrainOutput> {
     quiet: options.quiet,
     stopAfter: options.stopAfter,
   });
+  if (method.id === "sft") {
+    await storeSftStart(config, data, cache, model, backbone.key, { out, steps: phase.steps });
+  }
   const t2 = performance.now();
 
   const answers = await phase.predict();
