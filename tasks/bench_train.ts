@@ -15,7 +15,7 @@ import { loadConfig } from "../bench/configs/config.ts";
 import { writeJsonAtomic } from "../bench/core/fs.ts";
 import { collectProvenance } from "../bench/core/provenance.ts";
 import { openGpu } from "../bench/gpu/device.ts";
-import { runtimeFor } from "../bench/gpu/runtime.ts";
+import { type KernelProfile, runtimeFor } from "../bench/gpu/runtime.ts";
 import { stepsFor } from "../bench/methods/lm.ts";
 import { methodById } from "../bench/methods/registry.ts";
 import type { TaskData } from "../bench/methods/method.ts";
@@ -26,10 +26,13 @@ import { intFlag, runTask } from "./_cli.ts";
 
 const USAGE =
   `usage: deno task bench:train [--config quick|paper|<file.yaml>] [--set key=value ...] [--steps N]
-                             [--methods sft,grpo-ccc] [--train-size N] [--out results.json]
+                             [--methods sft,grpo-ccc] [--train-size N] [--profile]
+                             [--out results.json]
 
   --steps <n>       timed steps per method after 2 warm-up steps (default 5)
   --train-size <n>  training-set size for the per-run cost (default 1000)
+  --profile         time each kernel of one more step per method (timestamp queries) and print the
+                    most expensive; with --out, the whole table goes into the JSON
   --methods <l>   comma-separated method ids (default sft,grpo-ccc)`;
 
 if (import.meta.main) {
@@ -42,6 +45,7 @@ if (import.meta.main) {
         steps: { type: "string" },
         methods: { type: "string" },
         "train-size": { type: "string" },
+        profile: { type: "boolean" },
         out: { type: "string" },
       },
       strict: true,
@@ -58,7 +62,7 @@ if (import.meta.main) {
     );
     // Enough generated samples for the warm-up and timed steps of the largest batch.
     const batch = Math.max(config.sft.batch, config.grpo.batch, config.regression.batch);
-    const n = batch * (steps + 2);
+    const n = batch * (steps + 3);
     const set = quantitySet(n, config.model.image, 100, config.seed);
     const data: TaskData = {
       id: "generated",
@@ -71,6 +75,7 @@ if (import.meta.main) {
       test: { ids: [], images: { side: config.model.image, count: 0, pixels: new Uint8Array() } },
     };
     const results: { method: string; batch: number; msPerStep: number; samplesPerSecond: number }[] = [];
+    const profiles: { method: string; stepMs: number; kernels: KernelProfile[] }[] = [];
     for (const id of methods) {
       const method = methodById(id);
       const model = initVlm(rt, config.model, config.seed);
@@ -98,6 +103,28 @@ if (import.meta.main) {
           row.samplesPerSecond.toFixed(1)
         } samples/s`,
       );
+      if (values.profile) {
+        rt.startProfile();
+        const p0 = performance.now();
+        await phase.step(steps + 2);
+        const wall = performance.now() - p0;
+        const kernels = await rt.stopProfile();
+        profiles.push({ method: id, stepMs: wall, kernels });
+        const inKernels = kernels.reduce((s, k) => s + k.ms, 0),
+          inGaps = kernels.reduce((s, k) => s + k.gapMs, 0);
+        console.log(
+          `  profiled step: ${wall.toFixed(1)} ms wall (one pass per dispatch), ${
+            kernels.reduce((s, k) => s + k.dispatches, 0)
+          } dispatches, ${inKernels.toFixed(1)} ms in kernels, ${inGaps.toFixed(1)} ms between them`,
+        );
+        for (const k of kernels.slice(0, 12)) {
+          console.log(
+            `  ${k.ms.toFixed(2).padStart(9)} ms + ${k.gapMs.toFixed(2).padStart(8)} ms gap  ×${
+              String(k.dispatches).padEnd(4)
+            } ${k.key}`,
+          );
+        }
+      }
     }
     const sft = results.find((r) => r.method === "sft"),
       grpo = results.find((r) => r.method.includes("grpo"));
@@ -127,6 +154,7 @@ if (import.meta.main) {
         resolved: config,
         results,
         grpoSftCostRatio: ratio,
+        ...(values.profile ? { profiles } : {}),
         perRun: { trainSize, sftSeconds: sftRun, grpoSeconds: grpoRun, grpoSftCostRatio: runRatio },
         provenance: await collectProvenance({ seeds: { bench: config.seed } }),
       });

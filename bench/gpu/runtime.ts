@@ -53,6 +53,27 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(b / (1 << 20)) * (1 << 20);
 }
 
+/** Timestamp queries per query set while profiling (two per dispatch). */
+const PROFILE_QUERIES = 4096;
+
+/** GPU time of one kernel (shader key) over a profile. */
+export interface KernelProfile {
+  /** The shader key. */
+  key: string;
+  /** Dispatches of it. */
+  dispatches: number;
+  /** Time inside its passes, milliseconds. */
+  ms: number;
+  /** Time between the previous kernel's end and its start (queue copies, e.g. texture staging). */
+  gapMs: number;
+}
+
+interface ProfileState {
+  querySet: GPUQuerySet | null;
+  keys: string[];
+  pending: { staging: GPUBuffer; keys: string[] }[];
+}
+
 /** One GPU's runtime state. Use {@linkcode runtimeFor} to get the shared one. */
 export class Runtime {
   readonly gpu: Gpu;
@@ -74,6 +95,7 @@ export class Runtime {
   #freePages: GPUBuffer[] = [];
   #freeTextures = new Map<string, { texture: GPUTexture; view: GPUTextureView }[]>();
   #textureOf = new WeakMap<GPUTextureView, { texture: GPUTexture; key: string }>();
+  #profile: ProfileState | null = null;
 
   constructor(gpu: Gpu) {
     this.gpu = gpu;
@@ -271,7 +293,7 @@ export class Runtime {
       entries.push({ binding: base + i, resource: b instanceof GPUBuffer ? { buffer: b } : b })
     );
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const pass = this.#computePass();
+    const pass = this.#profile ? this.#profiledPass(program.key) : this.#computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     const [x, y = 1, z = 1] = workgroups;
@@ -289,6 +311,93 @@ export class Runtime {
     this.#pass = null;
     this.#encoder ??= this.device.createCommandEncoder();
     this.#encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, Math.ceil(bytes / 4) * 4);
+  }
+
+  /**
+   * Starts timing every dispatch with timestamp queries, each in a pass of its own, until
+   * {@linkcode Runtime.stopProfile}. The time between one kernel's end and the next one's start (queue
+   * copies such as texture staging, pass changes) is charged to the next kernel as `gapMs`.
+   *
+   * @throws {Error} When the device was opened without `timestamp-query`.
+   */
+  startProfile(): void {
+    if (!this.gpu.timestamps) {
+      throw new Error(
+        `profiling needs the timestamp-query feature, which ${this.gpu.info.description} lacks`,
+      );
+    }
+    this.flush();
+    this.#profile = { querySet: null, keys: [], pending: [] };
+  }
+
+  /** Ends profiling and returns the time per kernel (shader key), most expensive first. */
+  async stopProfile(): Promise<KernelProfile[]> {
+    const state = this.#profile;
+    if (!state) throw new Error("stopProfile: no profile was started");
+    this.#resolveProfile();
+    this.flush();
+    this.#profile = null;
+    const byKey = new Map<string, KernelProfile>();
+    let previousEnd: bigint | null = null;
+    for (const { staging, keys } of state.pending) {
+      await staging.mapAsync(GPUMapMode.READ);
+      const stamps = new BigUint64Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      staging.destroy();
+      keys.forEach((key, i) => {
+        const begin = stamps[2 * i], end = stamps[2 * i + 1];
+        const row = byKey.get(key) ?? { key, dispatches: 0, ms: 0, gapMs: 0 };
+        row.dispatches++;
+        row.ms += Number(end - begin) / 1e6;
+        if (previousEnd !== null && begin > previousEnd) row.gapMs += Number(begin - previousEnd) / 1e6;
+        previousEnd = end;
+        byKey.set(key, row);
+      });
+    }
+    this.throwErrors();
+    return [...byKey.values()].sort((a, b) => b.ms + b.gapMs - (a.ms + a.gapMs));
+  }
+
+  #profiledPass(key: string): GPUComputePassEncoder {
+    const state = this.#profile!;
+    if (state.keys.length === PROFILE_QUERIES / 2) this.#resolveProfile();
+    state.querySet ??= this.device.createQuerySet({ type: "timestamp", count: PROFILE_QUERIES });
+    this.#pass?.end();
+    this.#encoder ??= this.device.createCommandEncoder();
+    const index = 2 * state.keys.length;
+    state.keys.push(key);
+    this.#pass = this.#encoder.beginComputePass({
+      timestampWrites: {
+        querySet: state.querySet,
+        beginningOfPassWriteIndex: index,
+        endOfPassWriteIndex: index + 1,
+      },
+    });
+    return this.#pass;
+  }
+
+  /** Records the resolution of the profile's current query set into a buffer to read at the end. */
+  #resolveProfile(): void {
+    const state = this.#profile!;
+    if (!state.querySet || state.keys.length === 0) return;
+    this.#pass?.end();
+    this.#pass = null;
+    this.#encoder ??= this.device.createCommandEncoder();
+    const bytes = state.keys.length * 16;
+    const resolved = this.device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const staging = this.device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.#encoder.resolveQuerySet(state.querySet, 0, state.keys.length * 2, resolved, 0);
+    this.#encoder.copyBufferToBuffer(resolved, 0, staging, 0, bytes);
+    state.pending.push({ staging, keys: state.keys });
+    state.keys = [];
+    // The resolved set may be overwritten only after this command buffer: use a fresh one.
+    state.querySet = null;
   }
 
   /** Submits everything recorded so far as one command buffer. */

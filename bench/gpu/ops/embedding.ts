@@ -13,7 +13,8 @@
  *     spread over 64 threads each);
  *  2. scan: one workgroup turns the counts into offsets (exclusive prefix sum, O(V));
  *  3. fill: one workgroup per v writes the positions of its tokens, in increasing order, to
- *     perm[offset[v] …] (V·T id reads, a workgroup prefix sum per 64 tokens keeps the order);
+ *     perm[offset[v] …] (2·V·T id reads; each thread owns a contiguous run of tokens, and one workgroup
+ *     prefix sum of the threads' hit counts keeps the order);
  *  4. gather: one invocation per (v, d) sums grad[perm[k], d] over its k, in increasing token order
  *     (T·D reads in all, coalesced along d).
  *
@@ -125,23 +126,30 @@ const fillProgram: Program = {
 @group(0) @binding(3) var<storage, read_write> perm: array<u32>;
 var<workgroup> scan: array<u32, ${ROW_WG}>;
 ${ROW_HEAD}
-  var next = offsets[row];
-  for (var base = 0u; base < u.t; base += ${ROW_WG}u) {
-    let t = base + lid;
-    let hit = select(0u, 1u, t < u.t && ids[min(t, u.t - 1u)] == row);
-    // Inclusive prefix sum of the hits (Hillis–Steele), so hits keep their token order.
-    scan[lid] = hit;
+  // Thread lid owns the tokens [lid·c, (lid+1)·c): it counts its hits, an exclusive prefix sum over the
+  // threads gives where its hits go, and a second pass writes them, so positions stay in token order.
+  // One scan per row (not one per 64 tokens) keeps the barriers few: they are what costs on llvmpipe.
+  let c = (u.t + ${ROW_WG - 1}u) / ${ROW_WG}u;
+  let lo = min(lid * c, u.t);
+  let hi = min(lo + c, u.t);
+  var hits = 0u;
+  for (var t = lo; t < hi; t++) { hits += select(0u, 1u, ids[t] == row); }
+  scan[lid] = hits;
+  workgroupBarrier();
+  // Inclusive prefix sum of the hit counts (Hillis–Steele).
+  for (var s = 1u; s < ${ROW_WG}u; s <<= 1u) {
+    var x = 0u;
+    if (lid >= s) { x = scan[lid - s]; }
     workgroupBarrier();
-    for (var s = 1u; s < ${ROW_WG}u; s <<= 1u) {
-      var x = 0u;
-      if (lid >= s) { x = scan[lid - s]; }
-      workgroupBarrier();
-      scan[lid] += x;
-      workgroupBarrier();
+    scan[lid] += x;
+    workgroupBarrier();
+  }
+  var next = offsets[row] + scan[lid] - hits;
+  for (var t = lo; t < hi; t++) {
+    if (ids[t] == row) {
+      perm[next] = t;
+      next++;
     }
-    if (hit == 1u) { perm[next + scan[lid] - 1u] = t; }
-    next += scan[${ROW_WG - 1}u];
-    workgroupBarrier();
   }
 }`,
 };
