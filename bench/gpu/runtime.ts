@@ -315,8 +315,9 @@ export class Runtime {
 
   /**
    * Starts timing every dispatch with timestamp queries, each in a pass of its own, until
-   * {@linkcode Runtime.stopProfile}. The time between one kernel's end and the next one's start (queue
-   * copies such as texture staging, pass changes) is charged to the next kernel as `gapMs`.
+   * {@linkcode Runtime.stopProfile}. The time between one kernel's end and the next one's start is
+   * charged to the next kernel as `gapMs`: queue copies such as texture staging, pass changes, and the GPU
+   * waiting for the CPU when a submit boundary (an upload, a readback) lies between them.
    *
    * @throws {Error} When the device was opened without `timestamp-query`.
    */
