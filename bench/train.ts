@@ -1,6 +1,7 @@
 /**
  * The run loop behind `deno task train`: config → data → backbone (pretrained once per config hash and
- * cached) → the method's phase, step by step with `log.jsonl`, a progress bar and checkpoints →
+ * cached) → for GRPO, the SFT start (trained once per backbone, config and training set, and cached) →
+ * the method's phase, step by step with `log.jsonl`, a progress bar and checkpoints →
  * test predictions → the scorer → `results.json`, all in one run directory. A run interrupted at any
  * point continues with `resume` from its last checkpoint, bit for bit on the same adapter.
  *
