@@ -5,7 +5,7 @@
  * dataset needed). The first steps compile pipelines and are not timed. It also gives the ratio per
  * run, as the paper reports it (about 6×: 3 h of GRPO against 30 min of SFT): each method's epochs of its
  * config on `--train-size` samples, from the measured step times (the GRPO phase alone, without the SFT
- * run it starts from).
+ * run it starts from). And sampling alone: K answers per image for a batch of B images, in inputs/s.
  *
  * @module
  */
@@ -21,7 +21,8 @@ import { methodById } from "../bench/methods/registry.ts";
 import type { TaskData } from "../bench/methods/method.ts";
 import { quantitySet } from "../bench/model/quantity.ts";
 import { maxAnswerTokens, TASK_TOKENS } from "../bench/model/vocab.ts";
-import { attachLora, initVlm } from "../bench/model/vlm.ts";
+import { imageBatch } from "../bench/model/images.ts";
+import { attachLora, generate, initVlm } from "../bench/model/vlm.ts";
 import { intFlag, runTask } from "./_cli.ts";
 
 const USAGE =
@@ -126,6 +127,41 @@ if (import.meta.main) {
         }
       }
     }
+    // Sampling alone, as GRPO's rollouts do it: K answers for each of B images (one prefix encoding per
+    // image, KV-cached decoding), at the GRPO temperature; the answer length of a 0–100 label.
+    const sampling = await rt.scope(async () => {
+      const model = initVlm(rt, config.model, config.seed);
+      const B = config.grpo.batch, K = config.grpo.generations;
+      const idx = Array.from({ length: B }, (_, i) => i);
+      const sample = async (stream: number) => {
+        await rt.scope(async () => {
+          const images = imageBatch(rt, data.train.images, idx);
+          await generate(model, images, idx.map(() => data.taskToken), {
+            samples: K,
+            temperature: config.grpo.temperature,
+            seed: config.seed,
+            stream,
+            maxTokens: data.answerTokens,
+          });
+        });
+      };
+      await sample(0);
+      const t0 = performance.now();
+      for (let i = 1; i <= steps; i++) await sample(i);
+      const ms = (performance.now() - t0) / steps;
+      return {
+        batch: B,
+        generations: K,
+        tokens: data.answerTokens,
+        msPerBatch: ms,
+        inputsPerSecond: (B * 1000) / ms,
+      };
+    });
+    console.log(
+      `sampling     batch ${sampling.batch} × K ${sampling.generations}, ${sampling.tokens} tokens: ${
+        sampling.msPerBatch.toFixed(1)
+      } ms/batch, ${sampling.inputsPerSecond.toFixed(1)} inputs/s`,
+    );
     const sft = results.find((r) => r.method === "sft"),
       grpo = results.find((r) => r.method.includes("grpo"));
     const ratio = sft && grpo ? sft.samplesPerSecond / grpo.samplesPerSecond : null;
@@ -153,6 +189,7 @@ if (import.meta.main) {
         config: source,
         resolved: config,
         results,
+        sampling,
         grpoSftCostRatio: ratio,
         ...(values.profile ? { profiles } : {}),
         perRun: { trainSize, sftSeconds: sftRun, grpoSeconds: grpoRun, grpoSftCostRatio: runRatio },

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The GPU checks of the engine and training issues in one call on a lent NVIDIA machine, sized to fit a
+# 15-minute device budget (about 9 minutes of commands). From the project root, after
+# `bash ../shared/device/prepare.sh` here, call the device tool with carry [".device", "node_modules"] and
+#
+#   DIRBENCH_GIT_COMMIT=<commit> bash .device/remote.sh bash tasks/device_check.sh
+#
+# It writes every figure as JSON under $OUT (default out/device) and prints a summary last:
+#   kernels.json            bench:gpu (GEMM 256..8192 f32/f16, attention, a training step, overheads)
+#   train-paper.json        bench:train --config paper with a per-kernel profile (LoRA, as the paper trains)
+#   train-paper-full16.json the paper-preset model fully fine-tuned at batch 16 (the PyTorch-eager reference)
+#   train-paper-full64.json the same at batch 64
+# A failing or timed-out step is reported and the others still run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-out/device}
+mkdir -p "$out"
+run=(deno run --allow-read --allow-write --allow-env --allow-sys --allow-ffi --allow-run=git)
+step() {
+  local limit=$1
+  shift
+  echo "== $*"
+  timeout "$limit" "$@" || echo "!! failed or timed out (exit $?): $*"
+}
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$out/gpu.txt" 2>&1 || true
+step 240 "${run[@]}" tasks/bench_kernels.ts --preset gpu --out "$out/kernels.json"
+step 150 "${run[@]}" tasks/bench_train.ts --config paper --steps 10 --profile --out "$out/train-paper.json"
+step 60 "${run[@]}" tasks/bench_train.ts --config paper --set lora.enabled=false --steps 10 \
+  --methods sft --out "$out/train-paper-full16.json"
+step 60 "${run[@]}" tasks/bench_train.ts --config paper --set lora.enabled=false --set sft.batch=64 \
+  --steps 10 --methods sft --out "$out/train-paper-full64.json"
+echo "== summary ($(cat "$out/gpu.txt" 2>/dev/null))"
+"${run[@]}" tasks/device_summary.ts "$out"

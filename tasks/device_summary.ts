@@ -1,0 +1,117 @@
+/**
+ * `deno run --allow-read tasks/device_summary.ts <dir>`: the figures the engine and training issues
+ * target, read from the JSON files `tasks/device_check.sh` writes, printed as one short table with each
+ * target beside its figure. Missing files are reported and skipped.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+
+/** PyTorch eager (fp32) on an H100, as the training issue quotes it: the reference for the 1.5× target. */
+export const PYTORCH_EAGER = { train16: 1656, train64: 4638, sampling16: 1091 } as const;
+
+interface KernelRow {
+  name: string;
+  dtype: string;
+  shape: number[];
+  ms: number;
+  gflops: number;
+}
+
+interface TrainRow {
+  method: string;
+  batch: number;
+  samplesPerSecond: number;
+}
+
+interface TrainFile {
+  adapter: { description: string };
+  results: TrainRow[];
+  sampling?: { inputsPerSecond: number };
+  grpoSftCostRatio: number | null;
+  perRun?: { grpoSftCostRatio: number | null };
+}
+
+function readJson<T>(path: string): T | null {
+  try {
+    return JSON.parse(Deno.readTextFileSync(path)) as T;
+  } catch (e) {
+    console.log(`  (${path}: ${e instanceof Deno.errors.NotFound ? "missing" : (e as Error).message})`);
+    return null;
+  }
+}
+
+/** The summary lines for the files in `dir`. */
+export function deviceSummary(dir: string): string[] {
+  const lines: string[] = [];
+  const row = (what: string, value: string, target = "") =>
+    lines.push(`${what.padEnd(46)} ${value.padStart(14)}  ${target}`);
+  const kernels = readJson<{ adapter: { description: string }; results: KernelRow[] }>(
+    join(dir, "kernels.json"),
+  );
+  if (kernels) {
+    lines.push(`adapter: ${kernels.adapter.description}`);
+    const gemm = (n: number, dtype: string) =>
+      kernels.results.find((r) => r.name === `gemm ${n}×${n}×${n}` && r.dtype === dtype);
+    for (
+      const [n, dtype, target] of [[4096, "f32", "target ≥ 40"], [8192, "f32", ""], [
+        4096,
+        "f16",
+        "target ≥ 52",
+      ]]
+    ) {
+      const r = gemm(n as number, dtype as string);
+      if (r) row(`GEMM ${n}³ ${dtype}`, `${(r.gflops / 1000).toFixed(1)} TFLOP/s`, target as string);
+    }
+  }
+  const paper = readJson<TrainFile>(join(dir, "train-paper.json"));
+  if (paper) {
+    for (const r of paper.results) {
+      row(`paper preset ${r.method} (LoRA, batch ${r.batch})`, `${r.samplesPerSecond.toFixed(1)}/s`);
+    }
+    if (paper.sampling) {
+      const s = paper.sampling.inputsPerSecond;
+      row(
+        "sampling K=4, batch 16",
+        `${s.toFixed(1)} inputs/s`,
+        `${(s / PYTORCH_EAGER.sampling16).toFixed(2)}× PyTorch eager (target ≥ 1.5×)`,
+      );
+    }
+    if (paper.grpoSftCostRatio !== null) {
+      row("GRPO/SFT cost per prompt", `${paper.grpoSftCostRatio.toFixed(2)}×`);
+    }
+    const perRun = paper.perRun?.grpoSftCostRatio;
+    if (perRun != null) {
+      row("GRPO/SFT cost per run (paper schedules)", `${perRun.toFixed(2)}×`, "target ≤ 3×");
+    }
+  }
+  for (
+    const [file, reference] of [["train-paper-full16.json", PYTORCH_EAGER.train16], [
+      "train-paper-full64.json",
+      PYTORCH_EAGER.train64,
+    ]] as const
+  ) {
+    const full = readJson<TrainFile>(join(dir, file));
+    const sft = full?.results.find((r) => r.method === "sft");
+    if (sft) {
+      row(
+        `train d256 L4, full fine-tune, batch ${sft.batch}`,
+        `${sft.samplesPerSecond.toFixed(1)}/s`,
+        `${(sft.samplesPerSecond / reference).toFixed(2)}× PyTorch eager (target ≥ 1.5×)`,
+      );
+    }
+  }
+  return lines;
+}
+
+if (import.meta.main) {
+  const dir = Deno.args[0];
+  if (!dir) {
+    console.error(
+      "usage: deno run --allow-read tasks/device_summary.ts <dir written by tasks/device_check.sh>",
+    );
+    Deno.exit(2);
+  }
+  for (const line of deviceSummary(dir)) console.log(line);
+}

@@ -1,0 +1,22 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { deviceSummary } from "./device_summary.ts";
+
+Deno.test("device_summary: reads the benchmark files device_check.sh writes and names each target", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dirbench-device-" });
+  try {
+    // Committed outputs of the same commands stand in for a device run.
+    await Deno.copyFile("results/bench/h200-2026-11-26.json", join(dir, "kernels.json"));
+    await Deno.copyFile("results/bench/train-paper-llvmpipe-2026-11-26.json", join(dir, "train-paper.json"));
+    const lines = deviceSummary(dir).join("\n");
+    assert.match(lines, /adapter: NVIDIA H200/);
+    assert.match(lines, /GEMM 4096³ f32 +33\.1 TFLOP\/s {2}target ≥ 40/);
+    assert.match(lines, /paper preset sft \(LoRA, batch 16\) +6\.0\/s/);
+    assert.match(lines, /sampling K=4, batch 16 .*× PyTorch eager \(target ≥ 1\.5×\)/);
+    assert.match(lines, /GRPO\/SFT cost per run \(paper schedules\) +1\.33×/);
+    // The full-fine-tune files are absent: reported, not fatal.
+    assert.doesNotMatch(lines, /full fine-tune/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
