@@ -111,10 +111,13 @@ export async function loadTaskData(
   };
 }
 
-/** The cache key of a backbone: everything its pretraining depends on. */
+/**
+ * The cache key of a backbone: everything its pretraining depends on. `v` changes when the engine's
+ * arithmetic does (a kernel choice changes the rounding), so a cache never mixes old weights with new code.
+ */
 export async function backboneKey(config: TrainConfig): Promise<string> {
   const basis = {
-    v: 1,
+    v: 2,
     seed: config.seed,
     model: config.model,
     optim: config.optim,
@@ -245,7 +248,7 @@ export async function trainDataKey(data: TaskData): Promise<string> {
 /** Where the SFT start of this config, backbone and training set is cached, and what its key hashes. */
 async function sftStartDir(config: TrainConfig, data: TaskData, cache: string, backbone: string) {
   const basis = {
-    v: 1,
+    v: 2,
     backbone,
     seed: config.seed,
     lora: config.lora,

@@ -71,7 +71,7 @@ export interface KernelProfile {
 interface ProfileState {
   querySet: GPUQuerySet | null;
   keys: string[];
-  pending: { staging: GPUBuffer; keys: string[] }[];
+  pending: { staging: GPUBuffer; keys: string[]; querySet: GPUQuerySet; resolved: GPUBuffer }[];
 }
 
 /** One GPU's runtime state. Use {@linkcode runtimeFor} to get the shared one. */
@@ -340,11 +340,14 @@ export class Runtime {
     this.#profile = null;
     const byKey = new Map<string, KernelProfile>();
     let previousEnd: bigint | null = null;
-    for (const { staging, keys } of state.pending) {
+    for (const { staging, keys, querySet, resolved } of state.pending) {
       await staging.mapAsync(GPUMapMode.READ);
       const stamps = new BigUint64Array(staging.getMappedRange().slice(0));
       staging.unmap();
+      // Destroyed here, once the GPU is done with them, rather than left to the garbage collector.
       staging.destroy();
+      resolved.destroy();
+      querySet.destroy();
       keys.forEach((key, i) => {
         const begin = stamps[2 * i], end = stamps[2 * i + 1];
         const row = byKey.get(key) ?? { key, dispatches: 0, ms: 0, gapMs: 0 };
@@ -395,7 +398,7 @@ export class Runtime {
     });
     this.#encoder.resolveQuerySet(state.querySet, 0, state.keys.length * 2, resolved, 0);
     this.#encoder.copyBufferToBuffer(resolved, 0, staging, 0, bytes);
-    state.pending.push({ staging, keys: state.keys });
+    state.pending.push({ staging, keys: state.keys, querySet: state.querySet, resolved });
     state.keys = [];
     // The resolved set may be overwritten only after this command buffer: use a fresh one.
     state.querySet = null;

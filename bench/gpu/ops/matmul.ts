@@ -232,25 +232,22 @@ export function chooseMatmulConfig(
     : chooseTiledConfig(rt, M, N, K, batch, transB, f16);
 }
 
-/** Workgroups the software-adapter heuristic wants at least: a few per CPU thread, for load balance. */
+/** Workgroups below which the texture kernel splits K (see {@linkcode chooseSplitK}). */
 const TEX_MIN_GROUPS = 8;
 
 /**
- * The software-adapter choice: the largest of "tex8x8", "tex4x8" and "tex4x4" whose workgroups (over the
- * batch) number at least 8, else "tex4x4" (which then takes split-K where K allows, see
- * {@linkcode chooseSplitK}). Bigger register blocks load fewer texels per FMA: on llvmpipe (LLVM 15, 2 cores,
- * FMA probe 25 GFLOP/s; 2026-11-26) 256³ ran at 21.9 GFLOP/s with "tex8x8", 16.1 with "tex4x8" and 11.3
- * with "tex4x4", against 0.8–1.1 for the GPU tiles; 8×8-invocation workgroups beat 4×4 ones by 1.5–2×
- * (per-workgroup overhead), and 16×8 or 8×16 blocks were no faster than 8×8. At the small models' shapes
- * (384–2048 rows, d 64–512, the transposed backward products) the choice ran at 11–28 GFLOP/s against
- * 0.7–1.0 before. The machine was shared, so figures vary by ±30% between runs.
+ * The software-adapter choice: "tex8x8" (8×8 invocations, 8×8 outputs each), except "tex4x4" for at most
+ * 16 rows. Bigger register blocks load fewer texels per FMA: on llvmpipe (LLVM 15, 2 cores, FMA probe
+ * 25 GFLOP/s; 2026-11-26) 256³ ran at 21.9 GFLOP/s with "tex8x8", 16.1 with "tex4x8" and 11.3 with
+ * "tex4x4", against 0.8–1.1 for the GPU tiles. An earlier rule took smaller blocks whenever "tex8x8" gave
+ * fewer than 8 workgroups (to feed both CPU threads); per-kernel timestamps showed that backwards at the
+ * decode shapes (64 rows): 64×64×64 took 1.4–1.7 ms with "tex4x4" against 0.13–0.22 ms with one "tex8x8"
+ * workgroup, 64×256×64 1.7 against 0.19–0.30, and the transposed 64×768×64 2.4 against 0.57; from 272 rows
+ * up the configurations were within the ±30% noise of this shared machine. Split-K still applies below 8
+ * workgroups when K is long.
  */
-export function chooseTexConfig(M: number, N: number, batch = 1): TexConfig {
-  for (const name of ["tex8x8", "tex4x8"] as const) {
-    const c = MATMUL_CONFIGS[name];
-    if (texGroups(c, M, N) * batch >= TEX_MIN_GROUPS) return c;
-  }
-  return MATMUL_CONFIGS["tex4x4"];
+export function chooseTexConfig(M: number, _N: number, _batch = 1): TexConfig {
+  return MATMUL_CONFIGS[M <= 16 ? "tex4x4" : "tex8x8"];
 }
 
 function texGroups(c: TexConfig, M: number, N: number): number {

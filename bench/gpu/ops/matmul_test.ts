@@ -146,12 +146,14 @@ Deno.test("config heuristic and limits", () => {
   assert.equal(chooseSplitK(chooseMatmulConfig(gpuRt, 768, 768, 8192), 768, 768, 8192), 7);
   assert.equal(chooseSplitK(chooseMatmulConfig(gpuRt, 768, 768, 8192, 4), 768, 768, 8192, 4), 1);
   assert.equal(chooseSplitK(chooseMatmulConfig(gpuRt, 4096, 4096, 4096), 4096, 4096, 4096), 1);
-  // The software adapter: the texture kernel, smaller blocks for small outputs, split-K when few groups.
+  // The software adapter: the texture kernel, 8×8 blocks from 17 rows on, split-K when few groups.
   const cpuRt = { gpu: { ...rt.gpu, info: { ...rt.gpu.info, fallback: true } } } as typeof rt;
   assert.deepEqual(chooseMatmulConfig(cpuRt, 512, 512, 512), MATMUL_CONFIGS["tex8x8"]);
-  assert.deepEqual(chooseMatmulConfig(cpuRt, 64, 256, 512), MATMUL_CONFIGS["tex4x8"]);
-  assert.deepEqual(chooseMatmulConfig(cpuRt, 64, 64, 1536), MATMUL_CONFIGS["tex4x4"]);
+  assert.deepEqual(chooseMatmulConfig(cpuRt, 64, 256, 512), MATMUL_CONFIGS["tex8x8"]);
+  assert.deepEqual(chooseMatmulConfig(cpuRt, 64, 64, 1536), MATMUL_CONFIGS["tex8x8"]);
+  assert.deepEqual(chooseMatmulConfig(cpuRt, 16, 64, 64), MATMUL_CONFIGS["tex4x4"]);
   assert.deepEqual(chooseMatmulConfig(cpuRt, 48, 48, 16, 32), MATMUL_CONFIGS["tex8x8"]);
+  assert.equal(chooseSplitK(MATMUL_CONFIGS["tex8x8"], 64, 64, 1536), 6);
   assert.equal(chooseSplitK(MATMUL_CONFIGS["tex4x4"], 32, 32, 1536), 4);
   assert.equal(chooseSplitK(MATMUL_CONFIGS["tex4x4"], 64, 64, 200), 1);
   assert.equal(chooseSplitK(MATMUL_CONFIGS["tex8x8"], 512, 512, 4096), 1);
