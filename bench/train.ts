@@ -123,7 +123,29 @@ export async function backboneKey(config: TrainConfig): Promise<string> {
     optim: config.optim,
     pretrain: config.pretrain,
   };
+  return await cacheKey(basis);
+}
+
+/** The 16-hex-digit cache key of a JSON basis. */
+async function cacheKey(basis: unknown): Promise<string> {
   return (await sha256Hex(new TextEncoder().encode(JSON.stringify(basis)))).slice(0, 16);
+}
+
+/**
+ * Trains `phase` into the cache directory `dir` (resumable from its checkpoints there): writes `basis`
+ * as `config.json` first and the `done` marker last, so a directory without the marker is never taken
+ * for a finished one.
+ */
+async function trainIntoCache(
+  phase: Phase,
+  dir: string,
+  files: { basis: unknown; done: string; key: string },
+  options: { label: string; every: number; quiet?: boolean },
+): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  await writeJsonAtomic(join(dir, "config.json"), files.basis);
+  await runPhase(phase, dir, { ...options, logFile: join(dir, "log.jsonl") });
+  await writeJsonAtomic(files.done, { key: files.key, steps: phase.steps, date: new Date().toISOString() });
 }
 
 /**
@@ -206,8 +228,6 @@ export async function ensureBackbone(
     const restored = await loadCheckpoint(join(dir, "checkpoints"), new Map([...model.params]));
     if (restored) return { model, dir, key, trained: false };
   }
-  await Deno.mkdir(dir, { recursive: true });
-  await writeJsonAtomic(join(dir, "config.json"), config);
   const p = config.pretrain;
   const set = quantitySet(p.samples, config.model.image, p.labelMax, config.seed);
   const phase = supervisedPhase({ rt, config, model }, {
@@ -223,13 +243,11 @@ export async function ensureBackbone(
     test: set.images,
     testTask: TASK_TOKENS.quantity,
   });
-  await runPhase(phase, dir, {
+  await trainIntoCache(phase, dir, { basis: config, done, key }, {
     label: "pretrain",
     every: config.checkpoint.every,
-    logFile: join(dir, "log.jsonl"),
     quiet: options.quiet,
   });
-  await writeJsonAtomic(done, { key, steps: phase.steps, date: new Date().toISOString() });
   return { model, dir, key, trained: true };
 }
 
@@ -256,7 +274,7 @@ async function sftStartDir(config: TrainConfig, data: TaskData, cache: string, b
     sft: config.sft,
     data: await trainDataKey(data),
   };
-  const key = (await sha256Hex(new TextEncoder().encode(JSON.stringify(basis)))).slice(0, 16);
+  const key = await cacheKey(basis);
   return { key, basis, dir: join(cache, "sft-starts", key) };
 }
 
@@ -279,16 +297,12 @@ export async function ensureSftStart(
   attachLora(model, config.lora, config.seed);
   let trained = false;
   if (!(await exists(done) && await loadCheckpoint(join(dir, "checkpoints"), namedTensors(model)))) {
-    await Deno.mkdir(dir, { recursive: true });
-    await writeJsonAtomic(join(dir, "config.json"), basis);
     const phase = methodById("sft").start({ rt, config, data, model });
-    await runPhase(phase, dir, {
+    await trainIntoCache(phase, dir, { basis, done, key }, {
       label: "sft (GRPO start)",
       every: config.checkpoint.every,
-      logFile: join(dir, "log.jsonl"),
       quiet: options.quiet,
     });
-    await writeJsonAtomic(done, { key, steps: phase.steps, date: new Date().toISOString() });
     trained = true;
   }
   mergeLora(model);
