@@ -109,13 +109,13 @@ function checkF32(...ts: Tensor[]) {
 }
 
 /**
- * The software adapter's same-shape binary op: 4 elements per thread, both inputs read through textures.
- * On llvmpipe a storage-buffer load costs about 4 ns per element and a texel load about 1 ns per 4
- * (2026-11-26); residual adds and gradient accumulation are of this kind.
+ * A software-adapter kernel over two same-shape f32 tensors read through textures, 4 elements per thread:
+ * `body` sees their texels as `a` and `b` (vec4) and assigns `O[i]`. On llvmpipe a storage-buffer load
+ * costs about 4 ns per element and a texel load about 1 ns per 4 (2026-11-26).
  */
-function binaryTextureProgram(op: BinaryOp): Program {
+export function texturePairProgram(key: string, body: string): Program {
   return {
-    key: `binary:${op}:tex`,
+    key,
     code: () =>
       `struct U { n: u32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(0) var<uniform> u: U;
@@ -129,9 +129,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let c = vec2u(i & ${TEXEL_WIDTH - 1}u, i >> ${Math.log2(TEXEL_WIDTH)}u);
   let a = textureLoad(A, c);
   let b = textureLoad(B, c);
-  O[i] = ${BINARY_OPS[op]};
+  ${body}
 }`,
   };
+}
+
+/** The software adapter's same-shape binary op (residual adds, gradient accumulation). */
+function binaryTextureProgram(op: BinaryOp): Program {
+  return texturePairProgram(`binary:${op}:tex`, `O[i] = ${BINARY_OPS[op]};`);
 }
 
 const copyTextureProgram: Program = {

@@ -32,7 +32,14 @@
 import { gradEnabled, record } from "../autograd.ts";
 import { type Binding, type Program, type Runtime, TEXEL_WIDTH } from "../runtime.ts";
 import { type DType, numel, Tensor } from "../tensor.ts";
-import { broadcastShape, broadcastStrides, FLAT_INDEX, grid, sumTo } from "./elementwise.ts";
+import {
+  broadcastShape,
+  broadcastStrides,
+  FLAT_INDEX,
+  grid,
+  sumTo,
+  texturePairProgram,
+} from "./elementwise.ts";
 
 // ---------------------------------------------------------------------------------------------------
 // Configurations
@@ -1274,29 +1281,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }`,
 };
 
-/**
- * The software adapter's GELU backward: 4 elements per thread, Z and G read through textures (llvmpipe
- * storage-buffer loads cost about 4 ns per element, texel loads about 1 ns per 4; 2026-11-26).
- */
-const geluBackwardTextureProgram: Program = {
-  key: "matmul:gelu-bwd-tex",
-  code: () =>
-    `struct U { n: u32, p0: u32, p1: u32, p2: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var Z: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(2) var G: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(3) var<storage, read_write> O: array<vec4<f32>>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * 64u;
-  if (i >= u.n / 4u) { return; }
-  let c = vec2u(i & ${TEXEL_WIDTH - 1}u, i >> ${Math.log2(TEXEL_WIDTH)}u);
-  let x = textureLoad(Z, c);
-  let g = textureLoad(G, c);
-  let t = tanh(clamp(0.7978845608 * (x + 0.044715 * x * x * x), vec4<f32>(-15.0), vec4<f32>(15.0)));
-  O[i] = g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * 0.7978845608 * (1.0 + 0.134145 * x * x));
-}`,
-};
+/** The software adapter's GELU backward: Z (as `a`) and G (as `b`) read through textures. */
+const geluBackwardTextureProgram: Program = texturePairProgram(
+  "matmul:gelu-bwd-tex",
+  `let t = tanh(clamp(0.7978845608 * (a + 0.044715 * a * a * a), vec4<f32>(-15.0), vec4<f32>(15.0)));
+  O[i] = b * (0.5 * (1.0 + t) + 0.5 * a * (1.0 - t * t) * 0.7978845608 * (1.0 + 0.134145 * a * a));`,
+);
 
 function geluBackward(pre: Tensor, g: Tensor): Tensor {
   const out = new Tensor(g.rt, g.shape);
