@@ -25,6 +25,7 @@ import { type GpuBackend, openGpu } from "./gpu/device.ts";
 import { type Runtime, runtimeFor } from "./gpu/runtime.ts";
 import type { Method, MethodContext, Phase, TaskData } from "./methods/method.ts";
 import { supervisedPhase } from "./methods/sft.ts";
+import { resolveLogs, type StepLog } from "./methods/step_log.ts";
 import { methodById } from "./methods/registry.ts";
 import { loadCheckpoint, saveCheckpoint } from "./model/checkpoint.ts";
 import { loadImages } from "./model/images.ts";
@@ -148,6 +149,9 @@ async function trainIntoCache(
   await writeJsonAtomic(files.done, { key: files.key, steps: phase.steps, date: new Date().toISOString() });
 }
 
+/** Steps between log readbacks in {@linkcode runPhase}: one ~10 ms GPU sync per this many steps. */
+export const LOG_READ_EVERY = 50;
+
 /**
  * Runs `phase` from its last checkpoint in `dir` (or from step 0), appending to `logFile`, with a
  * progress bar, a checkpoint every `every` steps and at the end.
@@ -168,15 +172,25 @@ export async function runPhase(
   bar.set(start * phase.samplesPerStep);
   const began = performance.now();
   const log = await Deno.open(options.logFile, { append: true, create: true });
+  // Steps whose logs are still on the GPU; read back together (one ~10 ms sync) every LOG_READ_EVERY steps
+  // and before every checkpoint, so the log always covers the newest checkpoint.
+  let pending: { step: number; log: StepLog }[] = [];
+  const writeLogs = async () => {
+    const resolved = await resolveLogs(pending.map((p) => p.log));
+    const lines = resolved.map((record, j) =>
+      JSON.stringify({ step: pending[j].step, ...round(record) }) + "\n"
+    );
+    pending = [];
+    await log.write(new TextEncoder().encode(lines.join("")));
+  };
   try {
     for (let i = start; i < phase.steps; i++) {
-      const record = await phase.step(i);
-      await log.write(new TextEncoder().encode(JSON.stringify({ step: i + 1, ...round(record) }) + "\n"));
+      pending.push({ step: i + 1, log: await phase.step(i) });
       bar.tick(phase.samplesPerStep);
       const last = i + 1 === phase.steps;
-      if (last || (i + 1) % options.every === 0 || i + 1 === options.stopAfter) {
-        await saveCheckpoint(join(dir, "checkpoints"), i + 1, phase.tensors(), phase.state());
-      }
+      const checkpoint = last || (i + 1) % options.every === 0 || i + 1 === options.stopAfter;
+      if (checkpoint || pending.length >= LOG_READ_EVERY) await writeLogs();
+      if (checkpoint) await saveCheckpoint(join(dir, "checkpoints"), i + 1, phase.tensors(), phase.state());
       if (i + 1 === options.stopAfter && !last) {
         throw new StoppedEarly(`stopped after step ${i + 1} as asked`);
       }

@@ -126,7 +126,9 @@ if (import.meta.main) {
         `dispatch ${overheads.dispatchUs.toFixed(1)} µs in a shared pass, ${
           overheads.submitUs.toFixed(1)
         } µs ` +
-        `with its own submit; readback ${overheads.readbackMs.toFixed(1)} ms`,
+        `with its own submit; host ${overheads.encodeUs.toFixed(1)} µs to record one (${
+          overheads.encodeNewBindGroupUs.toFixed(1)
+        } µs with a new bind group); readback ${overheads.readbackMs.toFixed(1)} ms`,
     );
     const results: Result[] = [];
     const push = (r: Omit<Result, "fraction">) => {

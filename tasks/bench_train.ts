@@ -16,13 +16,14 @@ import { writeJsonAtomic } from "../bench/core/fs.ts";
 import { collectProvenance } from "../bench/core/provenance.ts";
 import { openGpu } from "../bench/gpu/device.ts";
 import { type KernelProfile, runtimeFor } from "../bench/gpu/runtime.ts";
-import { stepsFor } from "../bench/methods/lm.ts";
+import { SAMPLE_READ_EVERY, sampleBatches, stepsFor } from "../bench/methods/lm.ts";
+import { resolveLogs, type StepLog } from "../bench/methods/step_log.ts";
+import { LOG_READ_EVERY } from "../bench/train.ts";
 import { methodById } from "../bench/methods/registry.ts";
 import type { TaskData } from "../bench/methods/method.ts";
 import { quantitySet } from "../bench/model/quantity.ts";
 import { maxAnswerTokens, TASK_TOKENS } from "../bench/model/vocab.ts";
-import { imageBatch } from "../bench/model/images.ts";
-import { attachLora, generate, initVlm } from "../bench/model/vlm.ts";
+import { attachLora, initVlm } from "../bench/model/vlm.ts";
 import { intFlag, runTask } from "./_cli.ts";
 
 const USAGE =
@@ -87,22 +88,46 @@ if (import.meta.main) {
         data,
         model,
       });
-      await phase.step(0);
-      await phase.step(1);
+      // As the run loop does it: logs read back every LOG_READ_EVERY steps and at the end (which waits for
+      // the GPU to finish the timed steps).
+      const runSteps = async (from: number, to: number) => {
+        let logs: StepLog[] = [];
+        for (let i = from; i < to; i++) {
+          logs.push(await phase.step(i));
+          if (logs.length >= LOG_READ_EVERY) {
+            await resolveLogs(logs);
+            logs = [];
+          }
+        }
+        await resolveLogs(logs);
+      };
+      await runSteps(0, 2);
+      const before = { ...rt.stats };
       const t0 = performance.now();
-      for (let i = 2; i < steps + 2; i++) await phase.step(i);
+      await runSteps(2, steps + 2);
       const ms = (performance.now() - t0) / steps;
+      const perStep = (key: keyof typeof before) => (rt.stats[key] - before[key]) / steps;
       const row = {
         method: id,
         batch: phase.samplesPerStep,
         msPerStep: ms,
         samplesPerSecond: (phase.samplesPerStep * 1000) / ms,
+        perStep: {
+          dispatches: perStep("dispatches"),
+          bindGroupsCreated: perStep("bindGroups"),
+          submits: perStep("submits"),
+          readbacks: perStep("readbacks"),
+        },
       };
       results.push(row);
       console.log(
         `${id.padEnd(12)} batch ${row.batch}: ${ms.toFixed(1)} ms/step, ${
           row.samplesPerSecond.toFixed(1)
-        } samples/s`,
+        } samples/s; per step ${row.perStep.dispatches} dispatches (${
+          row.perStep.bindGroupsCreated.toFixed(1)
+        } new bind groups), ${row.perStep.submits.toFixed(1)} submits, ${
+          row.perStep.readbacks.toFixed(2)
+        } readbacks`,
       );
       if (values.profile) {
         rt.startProfile();
@@ -127,40 +152,58 @@ if (import.meta.main) {
         }
       }
     }
-    // Sampling alone, as GRPO's rollouts do it: K answers for each of B images (one prefix encoding per
-    // image, KV-cached decoding), at the GRPO temperature; the answer length of a 0–100 label.
+    // Sampling alone: K answers for each of B images (one prefix encoding per image, KV-cached decoding), at
+    // the GRPO temperature, for the answer length of a 0–100 label. Throughput as evaluation runs it (batches
+    // queued, tokens read every SAMPLE_READ_EVERY batches), and the latency of one batch read at once, as a
+    // GRPO step needs it.
     const sampling = await rt.scope(async () => {
       const model = initVlm(rt, config.model, config.seed);
       const B = config.grpo.batch, K = config.grpo.generations;
-      const idx = Array.from({ length: B }, (_, i) => i);
-      const sample = async (stream: number) => {
-        await rt.scope(async () => {
-          const images = imageBatch(rt, data.train.images, idx);
-          await generate(model, images, idx.map(() => data.taskToken), {
-            samples: K,
-            temperature: config.grpo.temperature,
-            seed: config.seed,
-            stream,
-            maxTokens: data.answerTokens,
-          });
-        });
+      const options = {
+        samples: K,
+        temperature: config.grpo.temperature,
+        seed: config.seed,
+        maxTokens: data.answerTokens,
       };
-      await sample(0);
-      const t0 = performance.now();
-      for (let i = 1; i <= steps; i++) await sample(i);
-      const ms = (performance.now() - t0) / steps;
+      const batches = (count: number) =>
+        Array.from({ length: count }, (_, j) => Array.from({ length: B }, (_, i) => (j * B + i) % n));
+      await sampleBatches(rt, model, data.train.images, batches(1), data.taskToken, {
+        ...options,
+        stream: () => 0,
+      });
+      const queued = Math.max(steps, SAMPLE_READ_EVERY);
+      let t0 = performance.now();
+      await sampleBatches(rt, model, data.train.images, batches(queued), data.taskToken, {
+        ...options,
+        stream: (j) => j + 1,
+      });
+      const ms = (performance.now() - t0) / queued;
+      t0 = performance.now();
+      for (let i = 1; i <= steps; i++) {
+        await sampleBatches(rt, model, data.train.images, batches(1), data.taskToken, {
+          ...options,
+          stream: () => i,
+        });
+      }
+      const syncedMs = (performance.now() - t0) / steps;
       return {
         batch: B,
         generations: K,
         tokens: data.answerTokens,
+        batchesPerRead: SAMPLE_READ_EVERY,
         msPerBatch: ms,
         inputsPerSecond: (B * 1000) / ms,
+        synced: { msPerBatch: syncedMs, inputsPerSecond: (B * 1000) / syncedMs },
       };
     });
     console.log(
       `sampling     batch ${sampling.batch} × K ${sampling.generations}, ${sampling.tokens} tokens: ${
         sampling.msPerBatch.toFixed(1)
-      } ms/batch, ${sampling.inputsPerSecond.toFixed(1)} inputs/s`,
+      } ms/batch, ${
+        sampling.inputsPerSecond.toFixed(1)
+      } inputs/s (tokens read every ${SAMPLE_READ_EVERY} batches); ${
+        sampling.synced.msPerBatch.toFixed(1)
+      } ms for one batch read at once (${sampling.synced.inputsPerSecond.toFixed(1)} inputs/s)`,
     );
     const sft = results.find((r) => r.method === "sft"),
       grpo = results.find((r) => r.method.includes("grpo"));

@@ -117,10 +117,16 @@ const emptyProgram: Program = {
 fn main(@builtin(global_invocation_id) gid: vec3u) { if (gid.x == 0u) { O[0] = O[0] + 1.0; } }`,
 };
 
-/** Per-dispatch costs in microseconds: in a shared pass, and as separate submits; plus readback latency. */
+/**
+ * Per-dispatch costs in microseconds: in a shared pass, and as separate submits; the host's share of a
+ * dispatch (recording it, without the GPU) when its bind group is cached and when it must be created;
+ * plus readback latency.
+ */
 export async function measureOverheads(rt: Runtime, count: number): Promise<{
   dispatchUs: number;
   submitUs: number;
+  encodeUs: number;
+  encodeNewBindGroupUs: number;
   readbackMs: number;
 }> {
   const t = new Tensor(rt, [64]);
@@ -133,6 +139,19 @@ export async function measureOverheads(rt: Runtime, count: number): Promise<{
       rt.flush();
     }
   }, { minMs: 200, maxIters: 50 });
+  // Host time only: `count` dispatches recorded into one pass, on one buffer (the bind group is cached
+  // after the first) and on `count` fresh buffers (each needs a new bind group).
+  const fresh = Array.from({ length: count }, () => new Tensor(rt, [64]));
+  const hostUs = (buffers: readonly Tensor[]) => {
+    const t0 = performance.now();
+    for (const b of buffers) rt.dispatch(emptyProgram, [b.buffer], [1]);
+    return ((performance.now() - t0) * 1000) / buffers.length;
+  };
+  hostUs([t]);
+  const encodeUs = hostUs(Array.from({ length: count }, () => t));
+  const encodeNewBindGroupUs = hostUs(fresh);
+  await sync(rt, t);
+  for (const f of fresh) f.release();
   const reads: number[] = [];
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
@@ -144,6 +163,8 @@ export async function measureOverheads(rt: Runtime, count: number): Promise<{
   return {
     dispatchUs: (shared * 1000) / count,
     submitUs: (separate * 1000) / (count / 10),
+    encodeUs,
+    encodeNewBindGroupUs,
     readbackMs: reads[2],
   };
 }

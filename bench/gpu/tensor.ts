@@ -90,17 +90,26 @@ export class Tensor {
 
   /** Reads the values back (f16 and integer tensors are converted to numbers). Costs a GPU sync. */
   async toArray(): Promise<Float32Array> {
-    const raw = await this.rt.read(this.buffer, this.bytes);
-    switch (this.dtype) {
-      case "f32":
-        return new Float32Array(raw);
-      case "f16":
-        return Float32Array.from(new Float16Array(raw));
-      case "u32":
-        return Float32Array.from(new Uint32Array(raw));
-      case "i32":
-        return Float32Array.from(new Int32Array(raw));
-    }
+    return numbersOf(await this.rt.read(this.buffer, this.bytes), this.dtype);
+  }
+}
+
+/** Reads every tensor back in one GPU sync: their values as numbers, in order (see {@linkcode Tensor.toArray}). */
+export async function readTensors(rt: Runtime, tensors: readonly Tensor[]): Promise<Float32Array[]> {
+  const raw = await rt.readMany(tensors.map((t) => ({ buffer: t.buffer, bytes: t.bytes })));
+  return raw.map((bytes, i) => numbersOf(bytes, tensors[i].dtype));
+}
+
+function numbersOf(raw: ArrayBuffer, dtype: DType): Float32Array {
+  switch (dtype) {
+    case "f32":
+      return new Float32Array(raw);
+    case "f16":
+      return Float32Array.from(new Float16Array(raw));
+    case "u32":
+      return Float32Array.from(new Uint32Array(raw));
+    case "i32":
+      return Float32Array.from(new Int32Array(raw));
   }
 }
 

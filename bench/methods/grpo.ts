@@ -21,14 +21,14 @@ import { tokenLogProbs } from "../gpu/ops/cross_entropy.ts";
 import { copy, scale } from "../gpu/ops/elementwise.ts";
 import { aggregationWeights, type LossAggregation, policyLoss } from "../gpu/ops/policy_loss.ts";
 import type { Tensor } from "../gpu/tensor.ts";
-import { full, tensorFrom } from "../gpu/tensor.ts";
-import { readTensors } from "../model/checkpoint.ts";
+import { full, readTensors, tensorFrom } from "../gpu/tensor.ts";
 import { imageBatch } from "../model/images.ts";
 import { decodeAnswer, EOS } from "../model/vocab.ts";
 import { encodeGroups, type ForwardOptions, generate, lmLogits } from "../model/vlm.ts";
 import type { ScaleRewards } from "./advantages.ts";
 import { groupAdvantages } from "./advantages.ts";
 import type { Method, MethodContext, Phase } from "./method.ts";
+import { deviceScalar, deviceValue } from "./step_log.ts";
 import {
   batchIndices,
   checkpointTensors,
@@ -224,12 +224,14 @@ function grpoPhase(ctx: MethodContext, variant: GrpoVariant, rewardId: string): 
           optimizer.update();
           optimizer.zeroGrad();
         }
-        // One readback for the log: the last pass's loss, and the sampling-time log-probs for the KL.
-        const [lossValue, lpValues, refValues] = await readTensors(rt, [loss!, lpOld!, lpRef]);
+        // Submit now, so the GPU runs the update while the next step is recorded.
+        rt.flush();
+        // Logged without a readback (the run loop reads many steps' logs at once): the last pass's loss,
+        // and the KL from the sampling-time log-probs.
         return {
-          loss: variant === "reg-grpo" ? regLoss : lossValue[0],
+          loss: variant === "reg-grpo" ? regLoss : deviceScalar(loss!),
           ...rewardStats(rewards),
-          kl: g.beta > 0 ? meanKl(lpValues, refValues, mask) : 0,
+          kl: g.beta > 0 ? deviceValue([lpOld!, lpRef], ([lp, ref]) => meanKl(lp, ref, mask)) : 0,
           completion_tokens: mask.reduce((s, m) => s + m, 0) / BK,
           lr,
           samples_per_s: (B * 1000) / (performance.now() - started),

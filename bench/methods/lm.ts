@@ -10,10 +10,10 @@ import { trainCountsOf } from "./rewards/disco.ts";
 import type { OptimConfig, TrainConfig } from "../configs/config.ts";
 import { AdamW } from "../gpu/optim.ts";
 import type { Runtime } from "../gpu/runtime.ts";
-import { type Tensor, tensorFrom } from "../gpu/tensor.ts";
+import { readTensors, type Tensor, tensorFrom } from "../gpu/tensor.ts";
 import { imageBatch, type ImageSet } from "../model/images.ts";
 import { decodeAnswer, encodeAnswer, PAD } from "../model/vocab.ts";
-import { generate, namedTensors, trainableParams, type Vlm } from "../model/vlm.ts";
+import { type GenerateOptions, namedTensors, sampleTokens, trainableParams, type Vlm } from "../model/vlm.ts";
 import type { TaskData } from "./method.ts";
 
 /**
@@ -119,6 +119,46 @@ export function uploadText(rt: Runtime, batch: TextBatch, size: number, length: 
   };
 }
 
+/** Batches whose sampled tokens {@linkcode sampleBatches} reads back with one GPU sync. */
+export const SAMPLE_READ_EVERY = 16;
+
+/**
+ * Samples `samples` answers for the images of every batch (lists of indices into `images`), all with task
+ * token `task`: per batch, its token ids [maxTokens, B·K] (see {@linkcode generate}). The batches are
+ * queued on the GPU and their tokens read back every {@linkcode SAMPLE_READ_EVERY} batches, so Deno's
+ * ~10 ms readback wait is paid once per group rather than once per batch. `stream(j)` is batch j's draw
+ * counter; the tokens do not depend on how the batches are grouped.
+ */
+export async function sampleBatches(
+  rt: Runtime,
+  model: Vlm,
+  images: ImageSet,
+  batches: readonly (readonly number[])[],
+  task: number,
+  options: Omit<GenerateOptions, "stream"> & { stream: (batch: number) => number },
+): Promise<Uint32Array[]> {
+  const out: Uint32Array[] = [];
+  for (let first = 0; first < batches.length; first += SAMPLE_READ_EVERY) {
+    const group = batches.slice(first, first + SAMPLE_READ_EVERY);
+    const values = await rt.scope(async () => {
+      const tokens: Tensor[] = [];
+      for (const [j, idx] of group.entries()) {
+        tokens.push(
+          await rt.scope(() =>
+            sampleTokens(model, imageBatch(rt, images, idx), idx.map(() => task), {
+              ...options,
+              stream: options.stream(first + j),
+            })
+          ),
+        );
+      }
+      return await readTensors(rt, tokens);
+    });
+    for (const v of values) out.push(Uint32Array.from(v));
+  }
+  return out;
+}
+
 /** Greedy (or `temperature`) answers for every image of a set, in order, as texts. */
 export async function predictTexts(
   rt: Runtime,
@@ -128,23 +168,24 @@ export async function predictTexts(
   config: TrainConfig,
   maxTokens: number,
 ): Promise<string[]> {
-  const out: string[] = [];
   const M = maxTokens, batch = config.eval.batch;
+  const batches: number[][] = [];
   for (let start = 0; start < images.count; start += batch) {
-    const idx = Array.from({ length: Math.min(batch, images.count - start) }, (_, j) => start + j);
-    const tokens = await rt.scope(() =>
-      generate(model, imageBatch(rt, images, idx), idx.map(() => task), {
-        samples: 1,
-        temperature: config.eval.temperature,
-        seed: config.seed,
-        stream: 1_000_000 + start,
-        maxTokens: M,
-      })
-    );
-    for (let b = 0; b < idx.length; b++) {
-      out.push(decodeAnswer(Array.from({ length: M }, (_, t) => tokens[t * idx.length + b])));
-    }
+    batches.push(Array.from({ length: Math.min(batch, images.count - start) }, (_, j) => start + j));
   }
+  const tokens = await sampleBatches(rt, model, images, batches, task, {
+    samples: 1,
+    temperature: config.eval.temperature,
+    seed: config.seed,
+    stream: (j) => 1_000_000 + j * batch,
+    maxTokens: M,
+  });
+  const out: string[] = [];
+  batches.forEach((idx, j) => {
+    for (let b = 0; b < idx.length; b++) {
+      out.push(decodeAnswer(Array.from({ length: M }, (_, t) => tokens[j][t * idx.length + b])));
+    }
+  });
   return out;
 }
 

@@ -10,6 +10,7 @@ import type { Runtime } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import type { ImageSet } from "../model/images.ts";
 import type { Vlm } from "../model/vlm.ts";
+import type { StepLog } from "./step_log.ts";
 
 /** Method families: how the model is trained and how it answers. */
 export type MethodFamily = "zeroshot" | "pretrain" | "sft" | "grpo" | "regression";
@@ -43,8 +44,7 @@ export interface MethodContext {
   model: Vlm;
 }
 
-/** One log record: numbers by name (loss, reward_mean, kl, lr, samples_per_s, …). */
-export type StepLog = Record<string, number>;
+export type { StepLog } from "./step_log.ts";
 
 /** A resumable sequence of training steps. */
 export interface Phase {
@@ -52,7 +52,7 @@ export interface Phase {
   steps: number;
   /** Samples (prompts) consumed per step, for the progress rate. */
   samplesPerStep: number;
-  /** Runs step `i` (0-based) and returns what to log. */
+  /** Records step `i` (0-based) and returns what to log; values still on the GPU are read back later, in batches. */
   step(i: number): Promise<StepLog>;
   /** Every tensor a checkpoint must hold (trainable weights, optimiser moments), by name. */
   tensors(): Map<string, Tensor>;

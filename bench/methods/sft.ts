@@ -17,6 +17,7 @@ import { imageBatch, type ImageSet } from "../model/images.ts";
 import { digitValue, VOCAB_SIZE } from "../model/vocab.ts";
 import { encode, lmLogits, selectRows, textRows, type Vlm } from "../model/vlm.ts";
 import type { Method, MethodContext, Phase } from "./method.ts";
+import { deviceScalar } from "./step_log.ts";
 import {
   batchIndices,
   checkpointTensors,
@@ -109,17 +110,17 @@ export function supervisedPhase(
       const lr = learningRate(i, steps, options.lr, config.optim);
       optimizer.groups[0].lr = lr;
       const idx = batchIndices(i, n, options.batch, config.seed);
-      const loss = await rt.scope(() => {
+      const logged = await rt.scope(() => {
         const text = textBatch(idx.map((j) => options.labels[j]), options.task, options.decimals, T);
         const l = answerLoss(model, imageBatch(rt, options.images, idx), text, idx.length, options.sigma);
         backward(l, full(rt, [1], 1));
         optimizer.update();
         optimizer.zeroGrad();
-        return l;
+        return deviceScalar(l);
       });
-      const [value] = await loss.toArray();
-      loss.release();
-      return { loss: value, lr };
+      // Submit now, so the GPU runs this step while the next one is recorded.
+      rt.flush();
+      return { loss: logged, lr };
     },
     tensors: () => checkpointTensors(model, optimizer),
     state: () => ({ optimizerStep: optimizer.step }),

@@ -10,8 +10,7 @@
 import { join } from "node:path";
 import { InputError } from "../core/errors.ts";
 import { exists, readJsonFile, writeFileAtomic, writeJsonAtomic } from "../core/fs.ts";
-import type { Runtime } from "../gpu/runtime.ts";
-import { Tensor } from "../gpu/tensor.ts";
+import { readTensors, Tensor } from "../gpu/tensor.ts";
 
 /** Format tag of a checkpoint index. */
 export const CHECKPOINT_FORMAT = "dirbench.checkpoint/1";
@@ -23,26 +22,6 @@ interface Index {
   state: unknown;
 }
 
-/** Reads every tensor back in one sync: their f32 values, in order. */
-export async function readTensors(rt: Runtime, tensors: readonly Tensor[]): Promise<Float32Array[]> {
-  const total = tensors.reduce((s, t) => s + t.size, 0);
-  const staging = new Tensor(rt, [Math.max(1, total)]);
-  let offset = 0;
-  for (const t of tensors) {
-    if (t.dtype !== "f32") throw new TypeError(`readTensors: ${t.name ?? "a tensor"} is ${t.dtype}`);
-    rt.copy(t.buffer, staging.buffer, t.bytes, 0, offset * 4);
-    offset += t.size;
-  }
-  const all = await staging.toArray();
-  staging.release();
-  offset = 0;
-  return tensors.map((t) => {
-    const part = all.slice(offset, offset + t.size);
-    offset += t.size;
-    return part;
-  });
-}
-
 /** Writes `tensors` (by name) and `state` as the checkpoint of `step` under `dir`, then points `latest.json` at it. */
 export async function saveCheckpoint(
   dir: string,
@@ -51,6 +30,9 @@ export async function saveCheckpoint(
   state: unknown,
 ): Promise<string> {
   const entries = [...tensors];
+  for (const [name, t] of entries) {
+    if (t.dtype !== "f32") throw new TypeError(`saveCheckpoint: ${name} is ${t.dtype}; checkpoints hold f32`);
+  }
   const values = await readTensors(entries[0][1].rt, entries.map(([, t]) => t));
   const total = values.reduce((s, v) => s + v.length, 0);
   const blob = new Float32Array(total);

@@ -470,6 +470,21 @@ export async function generate(
   tasks: readonly number[],
   options: GenerateOptions,
 ): Promise<Uint32Array> {
+  return await images.rt.scope(async () =>
+    Uint32Array.from(await (await sampleTokens(model, images, tasks, options)).toArray())
+  );
+}
+
+/**
+ * {@linkcode generate} without the readback: the token ids [maxTokens, B·K] (u32) stay on the GPU, so a
+ * caller can queue many batches and read them with one sync.
+ */
+export async function sampleTokens(
+  model: Vlm,
+  images: Tensor,
+  tasks: readonly number[],
+  options: GenerateOptions,
+): Promise<Tensor> {
   const c = model.config, rt = images.rt;
   const B = images.shape[0], K = options.samples, BK = B * K, P = patchCount(c), S = sequenceLength(c);
   const H = c.heads, Dh = c.dim / H, D = c.dim, M = options.maxTokens, adapters = options.adapters ?? true;
@@ -477,7 +492,7 @@ export async function generate(
     throw new RangeError(`generate: maxTokens ${M} must be in [1, ${c.textLength}]`);
   }
   const w = model.params;
-  return await rt.scope(async () => {
+  return await rt.scope(() => {
     const out = full(rt, [M, BK], 0, "u32");
     noGrad(() => {
       // Prefill: patches + task token, bidirectional, once per image; keep K and V of every layer.
@@ -534,6 +549,6 @@ export async function generate(
         hidden = layerNorm(y, w.get("lnf.g")!, w.get("lnf.b")!);
       }
     });
-    return new Uint32Array((await out.toArray()).map((v) => v));
+    return out;
   });
 }

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { loadConfig } from "../configs/config.ts";
+import { testRuntime } from "../gpu/testing.ts";
+import { quantitySet } from "../model/quantity.ts";
+import { maxAnswerTokens, TASK_TOKENS } from "../model/vocab.ts";
+import { attachLora, initVlm } from "../model/vlm.ts";
+import type { TaskData } from "./method.ts";
+import { methodById } from "./registry.ts";
+import { resolveLogs, type StepLog } from "./step_log.ts";
+
+const rt = await testRuntime();
+
+// What makes a step cheap on a real GPU, where the small models are bound by per-dispatch and per-sync
+// costs: after the first steps, a step creates no bind group (they are all cached), submits once, and
+// reads nothing back unless it must (GRPO reads its sampled tokens to score them, which submits them).
+Deno.test("a training step in steady state: cached bind groups, one submit, no readback but GRPO's tokens", async () => {
+  const config = await loadConfig("quick", [
+    "model.image=8",
+    "model.patch=4",
+    "model.dim=16",
+    "model.heads=2",
+    "model.layers=1",
+    "model.textLength=6",
+    "sft.batch=4",
+    "grpo.batch=2",
+    "grpo.generations=2",
+  ]);
+  const set = quantitySet(16, config.model.image, 100, 0);
+  const data: TaskData = {
+    id: "generated",
+    taskToken: TASK_TOKENS.synthetic,
+    decimals: 0,
+    answerTokens: maxAnswerTokens(0, 100, 0),
+    labelRange: [0, 100],
+    binWidth: 1,
+    train: { ids: set.labels.map((_, i) => `${i}`), images: set.images, labels: set.labels },
+    test: { ids: [], images: { side: config.model.image, count: 0, pixels: new Uint8Array() } },
+  };
+  for (const [id, submits, readbacks] of [["sft", 1, 0], ["grpo-ccc", 2, 1]] as const) {
+    const model = initVlm(rt, config.model, 0);
+    attachLora(model, config.lora, 0);
+    const phase = methodById(id).start({ rt, config, data, model });
+    const logs: StepLog[] = [];
+    for (let i = 0; i < 3; i++) logs.push(await phase.step(i));
+    const before = { ...rt.stats };
+    for (let i = 3; i < 5; i++) logs.push(await phase.step(i));
+    const cost = (key: keyof typeof before) => (rt.stats[key] - before[key]) / 2;
+    assert.equal(cost("bindGroups"), 0, `${id}: new bind groups per step`);
+    assert.equal(cost("buffersCreated"), 0, `${id}: new buffers per step (a leak would need them)`);
+    assert.equal(cost("submits"), submits, `${id}: submits per step`);
+    assert.equal(cost("readbacks"), readbacks, `${id}: readbacks per step`);
+    assert.ok(cost("dispatches") > 50, `${id}: dispatches per step`);
+    const resolved = await resolveLogs(logs);
+    assert.ok(resolved.every((r) => Number.isFinite(r.loss)), `${id}: losses read back`);
+  }
+});
