@@ -62,9 +62,10 @@ if (import.meta.main) {
     console.log(
       `adapter: ${gpu.info.description}${gpu.info.fallback ? " (software)" : ""}; config ${source}`,
     );
-    // Enough generated samples for the warm-up and timed steps of the largest batch.
+    // Generated samples for the warm-up and timed steps of the largest batch (at most 32 batches; longer
+    // runs go round them in new orders, as epochs do).
     const batch = Math.max(config.sft.batch, config.grpo.batch, config.regression.batch);
-    const n = batch * (steps + 3);
+    const n = batch * Math.min(steps + 3, 32);
     const set = quantitySet(n, config.model.image, 100, config.seed);
     const data: TaskData = {
       id: "generated",

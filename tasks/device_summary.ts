@@ -23,12 +23,13 @@ interface TrainRow {
   method: string;
   batch: number;
   samplesPerSecond: number;
+  perStep?: { dispatches: number; submits: number; readbacks: number };
 }
 
 interface TrainFile {
   adapter: { description: string };
   results: TrainRow[];
-  sampling?: { inputsPerSecond: number };
+  sampling?: { inputsPerSecond: number; synced?: { inputsPerSecond: number } };
   grpoSftCostRatio: number | null;
   perRun?: { grpoSftCostRatio: number | null };
 }
@@ -47,11 +48,25 @@ export function deviceSummary(dir: string): string[] {
   const lines: string[] = [];
   const row = (what: string, value: string, target = "") =>
     lines.push(`${what.padEnd(46)} ${value.padStart(14)}  ${target}`);
-  const kernels = readJson<{ adapter: { description: string }; results: KernelRow[] }>(
-    join(dir, "kernels.json"),
-  );
+  const kernels = readJson<{
+    adapter: { description: string };
+    results: KernelRow[];
+    overheads?: { dispatchUs: number; encodeUs?: number; encodeNewBindGroupUs?: number; readbackMs: number };
+  }>(join(dir, "kernels.json"));
   if (kernels) {
     lines.push(`adapter: ${kernels.adapter.description}`);
+    const o = kernels.overheads;
+    if (o) {
+      row("dispatch in a shared pass", `${o.dispatchUs.toFixed(1)} µs`);
+      if (o.encodeUs !== undefined && o.encodeNewBindGroupUs !== undefined) {
+        row(
+          "  host time to record one (new bind group)",
+          `${o.encodeUs.toFixed(1)} µs`,
+          `(${o.encodeNewBindGroupUs.toFixed(1)} µs)`,
+        );
+      }
+      row("readback", `${o.readbackMs.toFixed(1)} ms`);
+    }
     const gemm = (n: number, dtype: string) =>
       kernels.results.find((r) => r.name === `gemm ${n}×${n}×${n}` && r.dtype === dtype);
     for (
@@ -68,7 +83,15 @@ export function deviceSummary(dir: string): string[] {
   const paper = readJson<TrainFile>(join(dir, "train-paper.json"));
   if (paper) {
     for (const r of paper.results) {
-      row(`paper preset ${r.method} (LoRA, batch ${r.batch})`, `${r.samplesPerSecond.toFixed(1)}/s`);
+      row(
+        `paper preset ${r.method} (LoRA, batch ${r.batch})`,
+        `${r.samplesPerSecond.toFixed(1)}/s`,
+        r.perStep
+          ? `${r.perStep.dispatches} dispatches, ${r.perStep.submits.toFixed(1)} submits, ${
+            r.perStep.readbacks.toFixed(2)
+          } readbacks per step`
+          : "",
+      );
     }
     if (paper.sampling) {
       const s = paper.sampling.inputsPerSecond;
@@ -77,6 +100,10 @@ export function deviceSummary(dir: string): string[] {
         `${s.toFixed(1)} inputs/s`,
         `${(s / PYTORCH_EAGER.sampling16).toFixed(2)}× PyTorch eager (target ≥ 1.5×)`,
       );
+      const synced = paper.sampling.synced?.inputsPerSecond;
+      if (synced !== undefined) {
+        row("  one batch read at once (as GRPO needs it)", `${synced.toFixed(1)} inputs/s`);
+      }
     }
     if (paper.grpoSftCostRatio !== null) {
       row("GRPO/SFT cost per prompt", `${paper.grpoSftCostRatio.toFixed(2)}×`);
