@@ -28,8 +28,10 @@ export function gradEnabled(): boolean {
 
 /**
  * Records `out` as produced by `op` from `inputs`, when recording is on and any input wants a gradient.
- * Ops call this; `backward` gets the output gradient and returns one gradient (or null) per input, each
- * a fresh tensor (never the incoming gradient itself, which is released after the call).
+ * Ops call this; `backward` gets the output gradient and returns one gradient (or null) per input, all
+ * distinct tensors: fresh ones, or the incoming gradient itself for one input where it passes through
+ * unchanged (an add's, a residual's), which saves a copy. An incoming gradient not passed on is released
+ * after the call.
  */
 export function record(
   out: Tensor,
@@ -100,13 +102,12 @@ export function backward(root: Tensor, grad: Tensor): void {
       continue;
     }
     const inputGrads = t.node.backward(g);
-    // Backward functions return fresh tensors, so the incoming gradient can be released at once.
-    if (
-      inputGrads.includes(g) || new Set(inputGrads.filter(Boolean)).size !== inputGrads.filter(Boolean).length
-    ) {
-      throw new Error(`autograd: ${t.node.op}'s backward must return fresh, distinct tensors`);
+    const given = inputGrads.filter((x): x is Tensor => !!x);
+    if (new Set(given).size !== given.length) {
+      throw new Error(`autograd: ${t.node.op}'s backward must return distinct tensors`);
     }
-    if (g !== grad) g.release();
+    // Unless passed on to an input, the incoming gradient is done with.
+    if (g !== grad && !given.includes(g)) g.release();
     t.node.inputs.forEach((input, i) => {
       const ig = inputGrads[i];
       if (!ig || !input.requiresGrad) {

@@ -18,7 +18,7 @@ import { seededRng } from "../core/rng.ts";
 import { noGrad } from "../gpu/autograd.ts";
 import { attention, attentionDecode } from "../gpu/ops/attention.ts";
 import { concatSeq, copyRows } from "../gpu/ops/concat.ts";
-import { add, gelu, scale } from "../gpu/ops/elementwise.ts";
+import { add } from "../gpu/ops/elementwise.ts";
 import { embedding } from "../gpu/ops/embedding.ts";
 import { layerNorm } from "../gpu/ops/layernorm.ts";
 import { matmul } from "../gpu/ops/matmul.ts";
@@ -197,11 +197,8 @@ export function mergeLora(model: Vlm): void {
     for (const [name, w] of model.params) {
       const a = model.lora.get(`${name}.a`), b = model.lora.get(`${name}.b`);
       if (!a || !b) continue;
-      const product = matmul(a, b), update = scale(product, model.loraScale);
-      const merged = add(w, update);
+      const merged = matmul(a, b, { alpha: model.loraScale, addend: w });
       merged.name = name;
-      product.release();
-      update.release();
       model.params.set(name, merged);
       w.release();
     }
@@ -245,7 +242,11 @@ export interface ForwardOptions {
   base?: Map<string, Tensor>;
 }
 
-/** x·W (+ bias) with the layer's LoRA update when adapters are on: x·W + s·(x·A)·B. */
+/**
+ * x·W (+ bias) with the layer's LoRA update when adapters are on: x·W + s·(x·A)·B; plus `residual` when
+ * given, then the activation. The scale, the additions and the activation run in the store of the last
+ * matmul (its fused epilogue), not as dispatches of their own.
+ */
 function linear(
   model: Vlm,
   weights: Map<string, Tensor>,
@@ -254,14 +255,17 @@ function linear(
   bias: string | null,
   adapters: boolean,
   activation?: "gelu",
+  residual?: Tensor,
 ): Tensor {
   const a = adapters ? model.lora.get(`${name}.a`) : undefined;
   const b = bias ? weights.get(bias)! : undefined;
-  if (!a) return matmul(x, weights.get(name)!, { bias: b, activation });
-  const base = matmul(x, weights.get(name)!, { bias: b });
-  const update = scale(matmul(matmul(x, a), model.lora.get(`${name}.b`)!), model.loraScale);
-  const y = add(base, update);
-  return activation === "gelu" ? gelu(y) : y;
+  if (!a) return matmul(x, weights.get(name)!, { bias: b, activation, addend: residual });
+  const base = matmul(x, weights.get(name)!, { bias: b, addend: residual });
+  return matmul(matmul(x, a), model.lora.get(`${name}.b`)!, {
+    alpha: model.loraScale,
+    addend: base,
+    activation,
+  });
 }
 
 /**
@@ -300,11 +304,11 @@ function layerOps(model: Vlm, w: Map<string, Tensor>, l: number, adapters: boole
   return {
     norm: (x: Tensor) => layerNorm(x, w.get(at("ln1.g"))!, w.get(at("ln1.b"))!),
     project: (h: Tensor, name: "wq" | "wk" | "wv") => linear(model, w, h, at(name), null, adapters),
-    attended: (x: Tensor, a: Tensor) => add(x, linear(model, w, a, at("wo"), at("bo"), adapters)),
+    attended: (x: Tensor, a: Tensor) => linear(model, w, a, at("wo"), at("bo"), adapters, undefined, x),
     mlp: (x: Tensor) => {
       const h = layerNorm(x, w.get(at("ln2.g"))!, w.get(at("ln2.b"))!);
       const m = linear(model, w, h, at("w1"), at("b1"), adapters, "gelu");
-      return add(x, linear(model, w, m, at("w2"), at("b2"), adapters));
+      return linear(model, w, m, at("w2"), at("b2"), adapters, undefined, x);
     },
   };
 }

@@ -204,7 +204,16 @@ function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
 
 /** a + b (broadcasting). */
 export function add(a: Tensor, b: Tensor): Tensor {
-  return record(binaryRaw("add", a, b), "add", [a, b], (g) => [sumTo(g, a.shape), sumTo(g, b.shape)]);
+  return record(binaryRaw("add", a, b), "add", [a, b], (g) => {
+    // The gradient passes through to one input unchanged (no copy), when that input is not broadcast.
+    if (a.requiresGrad && g.shape.join() === a.shape.join()) {
+      return [g, b.requiresGrad ? sumTo(g, b.shape) : null];
+    }
+    if (b.requiresGrad && g.shape.join() === b.shape.join()) {
+      return [a.requiresGrad ? sumTo(g, a.shape) : null, g];
+    }
+    return [a.requiresGrad ? sumTo(g, a.shape) : null, b.requiresGrad ? sumTo(g, b.shape) : null];
+  });
 }
 
 /** a − b (broadcasting). */

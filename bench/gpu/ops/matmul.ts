@@ -345,6 +345,10 @@ interface KernelFlags {
   gelu: boolean;
   /** Also store the pre-activation (for the backward of the fused GELU). */
   pre: boolean;
+  /** Scale the product by the uniform alpha (before bias and addend). */
+  alpha?: boolean;
+  /** Add a tensor of C's shape (a residual) before the activation. */
+  addend?: boolean;
   /** Split-K partial: workgroup z computes K range [z·kc, min(K, (z+1)·kc)) into slice z of C. */
   split?: boolean;
 }
@@ -360,7 +364,9 @@ fn gelu4(x: vec4<f32>) -> vec4<f32> {
 function flagsKey(f: KernelFlags): string {
   const trans = `${f.transA ? "T" : "N"}${f.transB ? "T" : "N"}`;
   const vec = `v${+f.vecA}${+f.vecB}${+f.vecC}`;
-  const epilogue = `${f.bias ? "b" : ""}${f.gelu ? "g" : ""}${f.pre ? "p" : ""}`;
+  const epilogue = `${f.alpha ? "a" : ""}${f.bias ? "b" : ""}${f.addend ? "r" : ""}${f.gelu ? "g" : ""}${
+    f.pre ? "p" : ""
+  }`;
   return `${trans}:${f.ta ?? "1"}${f.tb}:${vec}:bd${f.bd}:${epilogue}${f.split ? ":split" : ""}`;
 }
 
@@ -390,6 +396,7 @@ function header(f: KernelFlags, tex = false): { decl: string; batch: string; buf
   }
   bind("C", vec(f.vecC, "f32"), "read_write");
   if (f.bias) bind("Bias", vec(f.vecC, "f32"), "read");
+  if (f.addend) bind("R", vec(f.vecC, "f32"), "read");
   if (f.pre) bind("P", vec(f.vecC, "f32"), "read_write");
   const f16 = !tex && (f.ta === "f16" || f.tb === "f16");
   const decl = `${f16 ? "enable f16;\n" : ""}
@@ -416,9 +423,11 @@ function writeQuad(f: KernelFlags, v: string, gm: string, gn: string): string {
   if (f.vecC) {
     const idx = `offC / 4u + ${gm} * (u.N / 4u) + ${gn} / 4u`;
     return `if (${gn} < u.N) {
-        var v = ${v};${f.bias ? `\n        v = v + Bias[${gn} / 4u];` : ""}${
-      f.pre ? `\n        P[${idx}] = v;` : ""
-    }${f.gelu ? "\n        v = gelu4(v);" : ""}
+        var v = ${v};${f.alpha ? `\n        v = v * bitcast<f32>(u.p0);` : ""}${
+      f.bias ? `\n        v = v + Bias[${gn} / 4u];` : ""
+    }${f.addend ? `\n        v = v + R[${idx}];` : ""}${f.pre ? `\n        P[${idx}] = v;` : ""}${
+      f.gelu ? "\n        v = gelu4(v);" : ""
+    }
         C[${idx}] = v;
       }`;
   }
@@ -432,7 +441,9 @@ function writeQuad(f: KernelFlags, v: string, gm: string, gn: string): string {
 /** Epilogue for one element (scalar C). */
 function writeOne(f: KernelFlags, v: string, gm: string, gn: string): string {
   const idx = `offC + ${gm} * u.N + ${gn}`;
-  return `var s = ${v};${f.bias ? ` s = s + Bias[${gn}];` : ""}${f.pre ? ` P[${idx}] = s;` : ""}${
+  return `var s = ${v};${f.alpha ? " s = s * bitcast<f32>(u.p0);" : ""}${
+    f.bias ? ` s = s + Bias[${gn}];` : ""
+  }${f.addend ? ` s = s + R[${idx}];` : ""}${f.pre ? ` P[${idx}] = s;` : ""}${
     f.gelu ? " s = gelu1(s);" : ""
   } C[${idx}] = s;`;
 }
@@ -897,6 +908,10 @@ interface GemmSpec {
   /** Merged batch dimensions (≤ 4) with element strides of A and B (0 where broadcast). */
   batch: { dims: number[]; sa: number[]; sb: number[] };
   bias?: GPUBuffer;
+  /** A tensor of C's layout added before the activation. */
+  addend?: GPUBuffer;
+  /** Scale of the product (before bias and addend); default 1. */
+  alpha?: number;
   pre?: GPUBuffer;
   gelu: boolean;
   config?: MatmulConfig;
@@ -932,6 +947,8 @@ function gemm(rt: Runtime, s: GemmSpec): void {
     bias: !!s.bias,
     gelu: s.gelu,
     pre: !!s.pre,
+    alpha: s.alpha !== undefined && s.alpha !== 1,
+    addend: !!s.addend,
   };
   if (config.kind === "tex") return texGemm(rt, s, config, flags);
   let program: Program;
@@ -945,7 +962,7 @@ function gemm(rt: Runtime, s: GemmSpec): void {
     const kc = Math.ceil(s.K / splits / config.BK) * config.BK;
     const n = Math.ceil(s.K / kc);
     const partial = rt.acquire(n * s.M * s.N * 4);
-    const part: KernelFlags = { ...flags, bias: false, gelu: false, pre: false, bd: 0, split: true };
+    const part = partialFlags(flags);
     part.vecA = (s.transA ? s.M : s.K) % 4 === 0;
     part.vecB = (s.transB ? s.K : s.N) % 4 === 0;
     const u = new Uint32Array(20);
@@ -992,11 +1009,13 @@ function dispatchBatched(
   const count = numel(s.batch.dims);
   const buffers = [...inputs, s.out];
   if (s.bias) buffers.push(s.bias);
+  if (s.addend) buffers.push(s.addend);
   if (s.pre) buffers.push(s.pre);
   const maxZ = rt.gpu.limits.maxComputeWorkgroupsPerDimension;
   const u = new Uint32Array(20);
   u.set([s.M, s.N, s.K, 0]);
   u.set(s.transA ? [1, s.M] : [s.K, 1], 17); // A's strides along m and k (gemv)
+  new Float32Array(u.buffer, 19 * 4, 1)[0] = s.alpha ?? 1;
   const { dims, sa, sb } = s.batch;
   u.set([...dims, 1, 1, 1, 1].slice(0, 4), 4);
   u.set([...sa, 0, 0, 0, 0].slice(0, 4), 8);
@@ -1035,7 +1054,7 @@ function texGemm(rt: Runtime, s: GemmSpec, config: TexConfig, flags: KernelFlags
     const kc = Math.ceil(s.K / splits / 4) * 4;
     const n = Math.ceil(s.K / kc);
     const partial = rt.acquire(n * s.M * s.N * 4);
-    const part: KernelFlags = { ...flags, bias: false, gelu: false, pre: false, bd: 0, split: true };
+    const part = partialFlags(flags);
     const u = new Uint32Array(20);
     u.set([s.M, s.N, s.K, 0, 1, 1, 1, 1]);
     u[16] = kc;
@@ -1049,14 +1068,27 @@ function texGemm(rt: Runtime, s: GemmSpec, config: TexConfig, flags: KernelFlags
   rt.releaseTexels(texB);
 }
 
-function splitReduceProgram(vec: boolean, bias: boolean, gelu: boolean, pre: boolean): Program {
+/** The flags of a split-K partial product: no epilogue (the reduction applies it) and no batch. */
+function partialFlags(f: KernelFlags): KernelFlags {
+  return { ...f, bias: false, gelu: false, pre: false, alpha: false, addend: false, bd: 0, split: true };
+}
+
+function splitReduceProgram(
+  vec: boolean,
+  bias: boolean,
+  gelu: boolean,
+  pre: boolean,
+  alpha: boolean,
+  addend: boolean,
+): Program {
   const t = vec ? "vec4<f32>" : "f32";
   return {
-    key: `matmul:split-reduce:${+vec}${+bias}${+gelu}${+pre}`,
+    key: `matmul:split-reduce:${+vec}${+bias}${+gelu}${+pre}${+alpha}${+addend}`,
     code: () => {
       const decls = [`@group(0) @binding(1) var<storage, read> S: array<${t}>;`];
       decls.push(`@group(0) @binding(2) var<storage, read_write> C: array<${t}>;`);
       if (bias) decls.push(`@group(0) @binding(${decls.length + 1}) var<storage, read> Bias: array<${t}>;`);
+      if (addend) decls.push(`@group(0) @binding(${decls.length + 1}) var<storage, read> R: array<${t}>;`);
       if (pre) decls.push(`@group(0) @binding(${decls.length + 1}) var<storage, read_write> P: array<${t}>;`);
       return `struct U { n: u32, cols: u32, slices: u32, p0: u32 }
 @group(0) @binding(0) var<uniform> u: U;
@@ -1068,7 +1100,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (i >= u.n) { return; }
   var v = S[i];
   for (var s = 1u; s < u.slices; s++) { v += S[s * u.n + i]; }
+  ${alpha ? "v *= bitcast<f32>(u.p0);" : ""}
   ${bias ? "v += Bias[i % u.cols];" : ""}
+  ${addend ? "v += R[i];" : ""}
   ${pre ? "P[i] = v;" : ""}
   ${gelu ? `v = gelu${vec ? 4 : 1}(v);` : ""}
   C[i] = v;
@@ -1083,12 +1117,16 @@ function splitReduce(rt: Runtime, partial: GPUBuffer, slices: number, s: GemmSpe
   const n = (s.M * s.N) / (vec ? 4 : 1), cols = s.N / (vec ? 4 : 1);
   const buffers = [partial, s.out];
   if (s.bias) buffers.push(s.bias);
+  if (s.addend) buffers.push(s.addend);
   if (s.pre) buffers.push(s.pre);
+  const alpha = s.alpha !== undefined && s.alpha !== 1;
+  const u = new Uint32Array([n, cols, slices, 0]);
+  new Float32Array(u.buffer, 12, 1)[0] = s.alpha ?? 1;
   rt.dispatch(
-    splitReduceProgram(vec, !!s.bias, s.gelu, !!s.pre),
+    splitReduceProgram(vec, !!s.bias, s.gelu, !!s.pre, alpha, !!s.addend),
     buffers,
     grid(n, rt),
-    new Uint32Array([n, cols, slices, 0]).buffer,
+    u.buffer,
   );
 }
 
@@ -1128,10 +1166,17 @@ export interface TransposeOptions {
   transB?: boolean;
 }
 
-/** Options of {@linkcode matmul}: transposes and the fused epilogue (bias [N], then GELU). */
+/**
+ * Options of {@linkcode matmul}: transposes and the fused epilogue act(alpha·op(a)·op(b) + bias + addend),
+ * with bias [N] and addend (a residual) of the output's shape.
+ */
 export interface MatmulOptions extends TransposeOptions {
   bias?: Tensor;
   activation?: "gelu";
+  /** Scale of the product (a LoRA update's alpha / rank); default 1. */
+  alpha?: number;
+  /** A tensor of the output's shape added before the activation (a residual, or the base of a LoRA layer). */
+  addend?: Tensor;
 }
 
 /** Options of {@linkcode matmulRaw}: as {@linkcode MatmulOptions}, plus a forced kernel configuration. */
@@ -1212,6 +1257,16 @@ function specOf(
       throw new RangeError(`matmul: bias [${o.bias.shape.join(", ")}] must be [${d.N}]`);
     }
   }
+  if (o.addend) {
+    if (o.addend.dtype !== "f32") throw new TypeError(`matmul: addend must be f32, got ${o.addend.dtype}`);
+    const shape = [...d.batch, d.M, d.N];
+    if (o.addend.shape.join() !== shape.join()) {
+      throw new RangeError(
+        `matmul: addend [${o.addend.shape.join(", ")}] must be the output's [${shape.join(", ")}]`,
+      );
+    }
+  }
+  if (o.alpha !== undefined && !Number.isFinite(o.alpha)) throw new RangeError(`matmul: alpha ${o.alpha}`);
   const config = typeof o.config === "string" ? MATMUL_CONFIGS[o.config] : o.config;
   if (o.config !== undefined && !config) throw new RangeError(`matmul: unknown config ${String(o.config)}`);
   let M = d.M;
@@ -1236,6 +1291,8 @@ function specOf(
     transB,
     batch,
     bias: o.bias?.buffer,
+    addend: o.addend?.buffer,
+    alpha: o.alpha,
     pre: pre?.buffer,
     gelu: o.activation === "gelu",
     config,
@@ -1340,15 +1397,15 @@ function reduceTo(full: Tensor, shape: readonly number[]): Tensor {
 }
 
 /** dop(A) contracted back to a's layout: dA = dZ·op(B)ᵀ, or op(B)·dZᵀ when A is transposed. */
-function gradA(a: Tensor, b: Tensor, dz: Tensor, transA: boolean, transB: boolean): Tensor {
+function gradA(a: Tensor, b: Tensor, dz: Tensor, transA: boolean, transB: boolean, alpha?: number): Tensor {
   const full = transA
-    ? matmulRaw(b, dz, { transA: transB, transB: true })
-    : matmulRaw(dz, b, { transB: !transB });
+    ? matmulRaw(b, dz, { transA: transB, transB: true, alpha })
+    : matmulRaw(dz, b, { transB: !transB, alpha });
   return reduceTo(full, a.shape);
 }
 
 /** dB = op(A)ᵀ·dZ (or dZᵀ·op(A) when B is transposed), summed over B's broadcast batch dimensions. */
-function gradB(a: Tensor, b: Tensor, dz: Tensor, transA: boolean, transB: boolean): Tensor {
+function gradB(a: Tensor, b: Tensor, dz: Tensor, transA: boolean, transB: boolean, alpha?: number): Tensor {
   const d = dimsOf(a.shape, b.shape, { transA, transB });
   const rows = numel(d.batch) * d.M;
   if (numel(d.bBatch) === 1 && !transA && numel(d.aBatch) === numel(d.batch) && numel(d.batch) > 1) {
@@ -1369,6 +1426,7 @@ function gradB(a: Tensor, b: Tensor, dz: Tensor, transA: boolean, transB: boolea
           transB: false,
           batch: none,
           gelu: false,
+          alpha,
         }
         : {
           a: a,
@@ -1381,36 +1439,41 @@ function gradB(a: Tensor, b: Tensor, dz: Tensor, transA: boolean, transB: boolea
           transB: false,
           batch: none,
           gelu: false,
+          alpha,
         },
     );
     return out;
   }
   const full = transB
-    ? matmulRaw(dz, a, { transA: true, transB: transA })
-    : matmulRaw(a, dz, { transA: !transA });
+    ? matmulRaw(dz, a, { transA: true, transB: transA, alpha })
+    : matmulRaw(a, dz, { transA: !transA, alpha });
   return reduceTo(full, b.shape);
 }
 
 /**
- * Batched matmul C = op(a)·op(b), optionally + bias [N] and then GELU (tanh approximation) fused into
- * the store; a is [..., M, K] ([..., K, M] with `transA`), b is [..., K, N] ([..., N, K] with `transB`),
- * batch dimensions broadcast; C is [...batch, M, N], f32. Recorded for autograd (with the fused GELU the
- * pre-activation is kept until the backward).
+ * Batched matmul C = op(a)·op(b), with an optional epilogue fused into the store: C = act(alpha·op(a)·op(b)
+ * + bias + addend), bias [N], addend of C's shape (a residual), act GELU (tanh approximation); a is
+ * [..., M, K] ([..., K, M] with `transA`), b is [..., K, N] ([..., N, K] with `transB`), batch dimensions
+ * broadcast; C is [...batch, M, N], f32. Recorded for autograd (with the fused GELU the pre-activation is
+ * kept until the backward). Why the epilogue: a residual add, a LoRA update's scale and add, and a GELU are
+ * each a dispatch of their own otherwise, and the small models of this project are dispatch-bound.
  */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   const transA = !!options.transA, transB = !!options.transB;
-  const bias = options.bias;
-  const inputs = bias ? [a, b, bias] : [a, b];
+  const { bias, addend, alpha, activation } = options;
+  const inputs = [a, b, ...(bias ? [bias] : []), ...(addend ? [addend] : [])];
   const recording = gradEnabled() && inputs.some((t) => t.requiresGrad);
-  const { out, pre } = forward(a, b, { transA, transB, bias, activation: options.activation }, recording);
+  const { out, pre } = forward(a, b, { transA, transB, bias, addend, alpha, activation }, recording);
   return record(out, "matmul", inputs, (g) => {
     const dz = pre ? geluBackward(pre, g) : g;
     pre?.release();
-    const dA = a.requiresGrad ? gradA(a, b, dz, transA, transB) : null;
-    const dB = b.requiresGrad ? gradB(a, b, dz, transA, transB) : null;
+    const dA = a.requiresGrad ? gradA(a, b, dz, transA, transB, alpha) : null;
+    const dB = b.requiresGrad ? gradB(a, b, dz, transA, transB, alpha) : null;
     const dBias = bias?.requiresGrad ? columnSums(dz) : null;
-    if (dz !== g) dz.release();
-    return bias ? [dA, dB, dBias] : [dA, dB];
+    // The addend's gradient is dz itself: passed on, not copied.
+    const dAddend = addend?.requiresGrad ? dz : null;
+    if (dz !== g && !dAddend) dz.release();
+    return [dA, dB, ...(bias ? [dBias] : []), ...(addend ? [dAddend] : [])];
   });
 }
 
@@ -1420,14 +1483,19 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
 
 /**
  * Float64 reference of {@linkcode matmul} (row-major data, numpy batch broadcasting), optionally with
- * the bias and GELU epilogue.
+ * the epilogue act(alpha·product + bias + addend).
  */
 export function referenceMatmul(
   a: ArrayLike<number>,
   aShape: readonly number[],
   b: ArrayLike<number>,
   bShape: readonly number[],
-  options: TransposeOptions & { bias?: ArrayLike<number>; activation?: "gelu" } = {},
+  options: TransposeOptions & {
+    bias?: ArrayLike<number>;
+    activation?: "gelu";
+    alpha?: number;
+    addend?: ArrayLike<number>;
+  } = {},
 ): Float64Array {
   const { M, N, K, aBatch, bBatch, batch } = dimsOf(aShape, bShape, options);
   const count = numel(batch);
@@ -1447,8 +1515,11 @@ export function referenceMatmul(
     ob *= K * N;
     for (let m = 0; m < M; m++) {
       for (let n = 0; n < N; n++) {
-        let s = options.bias ? options.bias[n] : 0;
+        let s = 0;
         for (let k = 0; k < K; k++) s += a[oa + m * amk + k * akm] * b[ob + k * bkn + n * bnn];
+        s *= options.alpha ?? 1;
+        if (options.bias) s += options.bias[n];
+        if (options.addend) s += options.addend[z * M * N + m * N + n];
         if (options.activation === "gelu") {
           s = 0.5 * s * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (s + 0.044715 * s ** 3)));
         }

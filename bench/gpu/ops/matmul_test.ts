@@ -48,7 +48,7 @@ let seed = 1;
 async function checkForward(
   as: number[],
   bs: number[],
-  options: MatmulRawOptions & { dtype?: "f32" | "f16"; biasN?: number } = {},
+  options: MatmulRawOptions & { dtype?: "f32" | "f16"; biasN?: number; withAddend?: boolean } = {},
   tol = 1e-4,
 ) {
   const a = randomValues(numel(as), seed++), b = randomValues(numel(bs), seed++);
@@ -56,16 +56,25 @@ async function checkForward(
   const ta = tensorFrom(rt, a, as, { dtype }), tb = tensorFrom(rt, b, bs, { dtype });
   const biasData = options.biasN !== undefined ? randomValues(options.biasN, seed++) : undefined;
   const bias = biasData ? tensorFrom(rt, biasData, [biasData.length]) : undefined;
-  const out = matmulRaw(ta, tb, { ...options, bias });
+  const outShape = matmulShape(as, bs, options);
+  const addendData = options.withAddend ? randomValues(numel(outShape), seed++) : undefined;
+  const addend = addendData ? tensorFrom(rt, addendData, outShape) : undefined;
+  const out = matmulRaw(ta, tb, { ...options, bias, addend });
   const what = `[${as}]·[${bs}] ${tname(options)} ${
     typeof options.config === "object" ? JSON.stringify(options.config) : options.config ?? "auto"
-  }${bias ? " +bias" : ""}${options.activation ? ` ${options.activation}` : ""} ${dtype}`;
+  }${options.alpha !== undefined ? ` ×${options.alpha}` : ""}${bias ? " +bias" : ""}${
+    addend ? " +addend" : ""
+  }${options.activation ? ` ${options.activation}` : ""} ${dtype}`;
   assert.deepEqual(out.shape, matmulShape(as, bs, options), what);
   // f16: compare against the reference on the f16-rounded inputs.
   const round = (x: Float64Array) => (dtype === "f16" ? Float64Array.from(Float16Array.from(x)) : x);
-  const expected = referenceMatmul(round(a), as, round(b), bs, { ...options, bias: biasData });
+  const expected = referenceMatmul(round(a), as, round(b), bs, {
+    ...options,
+    bias: biasData,
+    addend: addendData,
+  });
   assertClose(await out.toArray(), expected, tol, what);
-  for (const t of [ta, tb, bias, out]) t?.release();
+  for (const t of [ta, tb, bias, addend, out]) t?.release();
 }
 
 // Dimensions that are multiples of 4 (vec4 loads and stores) but of no tile size, with bounds checks on
@@ -259,6 +268,27 @@ Deno.test("forward: fused bias and GELU epilogue", async () => {
   assert.deepEqual(empty.shape, [0, 5]);
 });
 
+Deno.test("forward: fused alpha and addend (residual) epilogue, every kernel family", async () => {
+  const full = { alpha: 0.37, biasN: 21, withAddend: true, activation: "gelu" as const };
+  for (const config of ["64x64", "gemv", ...TEX_CONFIGS] as const) {
+    await checkForward([19, 12], [12, 20], { config, ...full, biasN: 20 });
+    await checkForward([20, 12], [20, 12], { config, transB: true, alpha: -2, withAddend: true });
+  }
+  await checkForward([19, 13], [13, 21], { config: "gemv", ...full }); // scalar stores
+  await checkForward([17, 13], [13, 21], { config: "64x64", alpha: 3, withAddend: true }); // scalar tile stores
+  // split-K: the reduction applies the epilogue
+  await checkForward([17, 67], [67, 33], { config: "64x64", splitK: 3, ...full, biasN: 33 });
+  await checkForward([36, 88], [88, 20], { config: "tex4x8", splitK: 3, ...full, biasN: 20 });
+  // batched (folded into M, and a broadcast batch)
+  await checkForward([2, 19, 12], [12, 20], { ...full, biasN: 20 });
+  await checkForward([3, 20, 8], [3, 8, 12], { config: "64x64", alpha: 0.5, withAddend: true });
+  const x = tensorFrom(rt, new Array(12).fill(1), [3, 4]);
+  assert.throws(
+    () => matmulRaw(x, tensorFrom(rt, new Array(8).fill(1), [4, 2]), { addend: x }),
+    /addend \[3, 4\]/,
+  );
+});
+
 Deno.test("forward: split-K, with the epilogue applied by the reduction", async () => {
   for (const o of TRANSPOSES) {
     const odd = o.transA === o.transB;
@@ -309,20 +339,30 @@ Deno.test("matmul on a GPU and on the software adapter: the same results", async
 async function checkGrad(
   as: number[],
   bs: number[],
-  o: { transA?: boolean; transB?: boolean; activation?: "gelu"; bias?: boolean },
+  o: {
+    transA?: boolean;
+    transB?: boolean;
+    activation?: "gelu";
+    bias?: boolean;
+    alpha?: number;
+    addend?: boolean;
+  },
 ) {
-  const N = matmulShape(as, bs, o).at(-1)!;
+  const outShape = matmulShape(as, bs, o), N = outShape.at(-1)!;
   const inputs = [
     { data: randomValues(numel(as), seed++), shape: as },
     { data: randomValues(numel(bs), seed++), shape: bs },
   ];
   if (o.bias) inputs.push({ data: randomValues(N, seed++), shape: [N] });
-  const opts = { transA: o.transA, transB: o.transB, activation: o.activation };
+  if (o.addend) inputs.push({ data: randomValues(numel(outShape), seed++), shape: outShape });
+  const opts = { transA: o.transA, transB: o.transB, activation: o.activation, alpha: o.alpha };
+  const r = o.bias ? 3 : 2;
   const errors = await gradCheck(
     rt,
     inputs,
-    (xs: Tensor[]) => matmul(xs[0], xs[1], { ...opts, bias: xs[2] }),
-    (xs: Float64Array[]) => referenceMatmul(xs[0], as, xs[1], bs, { ...opts, bias: xs[2] }),
+    (xs: Tensor[]) => matmul(xs[0], xs[1], { ...opts, bias: o.bias ? xs[2] : undefined, addend: xs[r] }),
+    (xs: Float64Array[]) =>
+      referenceMatmul(xs[0], as, xs[1], bs, { ...opts, bias: o.bias ? xs[2] : undefined, addend: xs[r] }),
   );
   errors.forEach((e, i) =>
     assert.ok(e < 1e-4, `[${as}]·[${bs}] ${tname(o)} ${JSON.stringify(o)}: gradient ${i} error ${e}`)
@@ -354,6 +394,14 @@ Deno.test("backward: broadcast batch dimensions and a shared weight", async () =
     { only: [1] },
   )).slice(1);
   assert.ok(err < 1e-4, `split-K weight gradient error ${err}`);
+});
+
+Deno.test("backward: fused alpha and addend, with and without bias and GELU", async () => {
+  await checkGrad([5, 7], [7, 6], { alpha: 0.4, addend: true });
+  await checkGrad([5, 7], [7, 6], { alpha: 2, addend: true, bias: true, activation: "gelu" });
+  await checkGrad([2, 3, 7], [7, 6], { alpha: -0.7, addend: true, activation: "gelu" }); // shared weight
+  await checkGrad([7, 5], [6, 7], { transA: true, transB: true, alpha: 1.5, bias: true });
+  await checkGrad([20, 17], [17, 18], { alpha: 0.5, addend: true, bias: true, activation: "gelu" }); // tiled
 });
 
 Deno.test("backward: fused bias and GELU", async () => {
