@@ -34,28 +34,50 @@ export interface AdamWOptions {
 
 const WG = 256;
 
-const normPartialProgram: Program = {
-  key: "optim:sumsq-partial",
-  code: () =>
-    `struct U { n: u32, slot: u32, p0: u32, p1: u32 }
+/** Tensors per multi-tensor dispatch at most: the uniform block holds one vec4 per tensor after a header. */
+const MAX_TENSORS_SUMSQ = 15;
+const MAX_TENSORS_ADAMW = 14;
+
+/**
+ * Partial sums of squares of `count` gradients in one dispatch: workgroup (x, ·, t) sums tensor t's
+ * elements x·WG + lane, stepping by slots_t·WG, into P[slot_t + x] (nothing when x ≥ slots_t). Each
+ * tensor's partials are exactly those a dispatch of its own with slots_t workgroups would give. The
+ * bindings are one per tensor, and WGSL cannot index bindings, so the tensor is chosen by a switch.
+ */
+function sumsqProgram(count: number): Program {
+  const binds = Array.from(
+    { length: count },
+    (_, t) => `@group(0) @binding(${t + 2}) var<storage, read> G${t}: array<f32>;`,
+  );
+  const cases = Array.from({ length: count }, (_, t) => `case ${t}u: { g = G${t}[i]; }`);
+  return {
+    key: `optim:sumsq:${count}`,
+    code: () =>
+      `struct U { tensors: u32, p0: u32, p1: u32, p2: u32, t: array<vec4<u32>, ${MAX_TENSORS_SUMSQ}> }
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> G: array<f32>;
-@group(0) @binding(2) var<storage, read_write> P: array<f32>;
+@group(0) @binding(1) var<storage, read_write> P: array<f32>;
+${binds.join("\n")}
 var<workgroup> part: array<f32, ${WG}>;
-// Each workgroup sums squares over a strided range and writes one partial at P[slot + workgroup].
 @compute @workgroup_size(${WG})
-fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let info = u.t[wid.z]; // n, slot, slots
+  if (wid.x >= info.z) { return; }
   var acc = 0.0;
-  for (var i = wid.x * ${WG}u + lid.x; i < u.n; i += nwg.x * ${WG}u) { let g = G[i]; acc += g * g; }
+  for (var i = wid.x * ${WG}u + lid.x; i < info.x; i += info.z * ${WG}u) {
+    var g = 0.0;
+    switch wid.z { ${cases.join(" ")} default: {} }
+    acc += g * g;
+  }
   part[lid.x] = acc;
   workgroupBarrier();
   for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
     if (lid.x < s) { part[lid.x] += part[lid.x + s]; }
     workgroupBarrier();
   }
-  if (lid.x == 0u) { P[u.slot + wid.x] = part[0]; }
+  if (lid.x == 0u) { P[info.y + wid.x] = part[0]; }
 }`,
-};
+  };
+}
 
 /**
  * The software adapter's partial sums of squares: one-thread workgroups, each summing a contiguous chunk of
@@ -110,30 +132,55 @@ fn main(@builtin(local_invocation_id) lid: vec3u) {
 }`,
 };
 
-const adamwProgram: Program = {
-  key: "optim:adamw",
-  code: () =>
-    `struct U { n: u32, lr: f32, wd: f32, b1: f32, b2: f32, eps: f32, bc1: f32, bc2: f32 }
+/**
+ * AdamW over `count` parameters in one dispatch: workgroup row z updates tensor z (its parameter, gradient
+ * and moments are bindings 4z + 2 … 4z + 5), with its own size, learning rate and weight decay; the same
+ * arithmetic, in the same order, as one dispatch per tensor.
+ */
+function adamwProgram(count: number): Program {
+  const binds: string[] = [];
+  const cases: string[] = [];
+  for (let t = 0; t < count; t++) {
+    const b = 4 * t + 2;
+    binds.push(
+      `@group(0) @binding(${b}) var<storage, read_write> P${t}: array<f32>;`,
+      `@group(0) @binding(${b + 1}) var<storage, read> G${t}: array<f32>;`,
+      `@group(0) @binding(${b + 2}) var<storage, read_write> M${t}: array<f32>;`,
+      `@group(0) @binding(${b + 3}) var<storage, read_write> V${t}: array<f32>;`,
+    );
+    cases.push(`case ${t}u: {
+      let r = adamwStep(P${t}[i], G${t}[i], M${t}[i], V${t}[i], info);
+      P${t}[i] = r.p; M${t}[i] = r.m; V${t}[i] = r.v;
+    }`);
+  }
+  return {
+    key: `optim:adamw:${count}`,
+    code: () =>
+      `struct U { b1: f32, b2: f32, eps: f32, bc1: f32, bc2: f32, p0: u32, p1: u32, p2: u32, t: array<vec4<u32>, ${MAX_TENSORS_ADAMW}> }
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read_write> Pm: array<f32>;
-@group(0) @binding(2) var<storage, read> G: array<f32>;
-@group(0) @binding(3) var<storage, read_write> M: array<f32>;
-@group(0) @binding(4) var<storage, read_write> V: array<f32>;
-@group(0) @binding(5) var<storage, read> S: array<f32>;
+@group(0) @binding(1) var<storage, read> S: array<f32>;
+${binds.join("\n")}
+struct R { p: f32, m: f32, v: f32 }
+// info: n, lr, weight decay (as f32 bits).
+fn adamwStep(p0: f32, g0: f32, m0: f32, v0: f32, info: vec4<u32>) -> R {
+  let lr = bitcast<f32>(info.y);
+  let wd = bitcast<f32>(info.z);
+  let g = g0 * S[0];
+  var p = p0 * (1.0 - lr * wd);
+  let m = u.b1 * m0 + (1.0 - u.b1) * g;
+  let v = u.b2 * v0 + (1.0 - u.b2) * g * g;
+  p -= lr * (m / u.bc1) / (sqrt(v / u.bc2) + u.eps);
+  return R(p, m, v);
+}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let info = u.t[gid.z];
   let i = gid.x + gid.y * nwg.x * ${WG}u;
-  if (i >= u.n) { return; }
-  let g = G[i] * S[0];
-  var p = Pm[i] * (1.0 - u.lr * u.wd);
-  let m = u.b1 * M[i] + (1.0 - u.b1) * g;
-  let v = u.b2 * V[i] + (1.0 - u.b2) * g * g;
-  M[i] = m;
-  V[i] = v;
-  p -= u.lr * (m / u.bc1) / (sqrt(v / u.bc2) + u.eps);
-  Pm[i] = p;
+  if (i >= info.x) { return; }
+  switch gid.z { ${cases.join("\n    ")} default: {} }
 }`,
-};
+  };
+}
 
 /**
  * The software adapter's AdamW: 4 elements per thread, the parameter, gradient and moments read through
@@ -215,27 +262,27 @@ export class AdamW {
     const slots = params.map((p) => Math.min(64, Math.ceil(p.size / WG)));
     const partials = new Tensor(rt, [Math.max(1, slots.reduce((a, b) => a + b, 0))]);
     let slot = 0;
-    params.forEach((p, k) => {
-      if (rt.gpu.info.fallback && p.size % 4 === 0) {
-        const view = rt.texels(p.grad!.buffer, p.size / 4);
-        const chunk = Math.ceil(p.size / 4 / slots[k]);
-        rt.dispatch(
-          normPartialTextureProgram,
-          [view, partials.buffer],
-          [slots[k]],
-          new Uint32Array([p.size, slot, chunk, 0]).buffer,
-        );
-        rt.releaseTexels(view);
-      } else {
-        rt.dispatch(
-          normPartialProgram,
-          [p.grad!.buffer, partials.buffer],
-          [slots[k]],
-          new Uint32Array([p.size, slot, 0, 0]).buffer,
-        );
+    const starts = slots.map((n) => (slot += n) - n);
+    if (rt.gpu.info.fallback) {
+      params.forEach((p, k) => {
+        if (p.size % 4 === 0) {
+          const view = rt.texels(p.grad!.buffer, p.size / 4);
+          const chunk = Math.ceil(p.size / 4 / slots[k]);
+          rt.dispatch(
+            normPartialTextureProgram,
+            [view, partials.buffer],
+            [slots[k]],
+            new Uint32Array([p.size, starts[k], chunk, 0]).buffer,
+          );
+          rt.releaseTexels(view);
+        } else this.#sumsq([k], params, slots, starts, partials);
+      });
+    } else {
+      const per = Math.min(MAX_TENSORS_SUMSQ, this.#bindingsFor(1, 1));
+      for (const chunk of chunks(params.map((_, k) => k), per)) {
+        this.#sumsq(chunk, params, slots, starts, partials);
       }
-      slot += slots[k];
-    });
+    }
     const u = new ArrayBuffer(16);
     new Uint32Array(u)[0] = slot;
     new Float32Array(u)[1] = this.maxGradNorm;
@@ -243,35 +290,76 @@ export class AdamW {
     partials.release();
 
     const bc1 = 1 - this.beta1 ** this.step, bc2 = 1 - this.beta2 ** this.step;
-    for (const group of this.groups) {
-      for (const p of group.params) {
-        if (!p.grad) continue;
-        const uu = new ArrayBuffer(32);
-        new Uint32Array(uu)[0] = p.size;
-        new Float32Array(uu).set(
-          [group.lr, group.weightDecay, this.beta1, this.beta2, this.eps, bc1, bc2],
-          1,
-        );
-        const m = this.#m.get(p)!, v = this.#v.get(p)!;
-        if (rt.gpu.info.fallback && p.size % 4 === 0) {
-          const views = [p, p.grad, m, v].map((t) => rt.texels(t.buffer, p.size / 4));
-          rt.dispatch(
-            adamwTextureProgram,
-            [...views, p.buffer, m.buffer, v.buffer, this.clip.buffer],
-            grid(p.size / 4, rt, 64),
-            uu,
-          );
-          views.forEach((t) => rt.releaseTexels(t));
+    const updates = this.groups.flatMap((group) =>
+      group.params.filter((p) => p.grad).map((p) => ({ p, lr: group.lr, wd: group.weightDecay }))
+    );
+    if (rt.gpu.info.fallback) {
+      for (const { p, lr, wd } of updates) {
+        if (p.size % 4 !== 0) {
+          this.#adamw([{ p, lr, wd }], bc1, bc2);
           continue;
         }
+        const uu = new ArrayBuffer(32);
+        new Uint32Array(uu)[0] = p.size;
+        new Float32Array(uu).set([lr, wd, this.beta1, this.beta2, this.eps, bc1, bc2], 1);
+        const m = this.#m.get(p)!, v = this.#v.get(p)!;
+        const views = [p, p.grad!, m, v].map((t) => rt.texels(t.buffer, p.size / 4));
         rt.dispatch(
-          adamwProgram,
-          [p.buffer, p.grad.buffer, m.buffer, v.buffer, this.clip.buffer],
-          grid(p.size, rt),
+          adamwTextureProgram,
+          [...views, p.buffer, m.buffer, v.buffer, this.clip.buffer],
+          grid(p.size / 4, rt, 64),
           uu,
         );
+        views.forEach((t) => rt.releaseTexels(t));
       }
+    } else {
+      // Several tensors per dispatch (as many as the binding limit allows), in order of size so that the
+      // tensors of one dispatch need about the same number of workgroups.
+      const bySize = [...updates].sort((a, b) => b.p.size - a.p.size);
+      const per = Math.min(MAX_TENSORS_ADAMW, this.#bindingsFor(1, 4));
+      for (const chunk of chunks(bySize, per)) this.#adamw(chunk, bc1, bc2);
     }
+  }
+
+  /** How many tensors of `each` storage bindings fit a dispatch beside `fixed` others. */
+  #bindingsFor(fixed: number, each: number): number {
+    return Math.max(1, Math.floor((this.#rt.gpu.limits.maxStorageBuffersPerShaderStage - fixed) / each));
+  }
+
+  /** One dispatch of partial sums of squares for the gradients of `params[k]`, k in `which`. */
+  #sumsq(which: number[], params: Tensor[], slots: number[], starts: number[], partials: Tensor): void {
+    const u = new Uint32Array(4 + 4 * MAX_TENSORS_SUMSQ);
+    u[0] = which.length;
+    which.forEach((k, t) => u.set([params[k].size, starts[k], slots[k], 0], 4 + 4 * t));
+    this.#rt.dispatch(
+      sumsqProgram(which.length),
+      [partials.buffer, ...which.map((k) => params[k].grad!.buffer)],
+      [Math.max(...which.map((k) => slots[k])), 1, which.length],
+      u.buffer,
+    );
+  }
+
+  /** One dispatch of AdamW updates for `updates` (each with its group's learning rate and decay). */
+  #adamw(updates: { p: Tensor; lr: number; wd: number }[], bc1: number, bc2: number): void {
+    const rt = this.#rt;
+    const u = new ArrayBuffer(32 + 16 * MAX_TENSORS_ADAMW);
+    new Float32Array(u, 0, 5).set([this.beta1, this.beta2, this.eps, bc1, bc2]);
+    updates.forEach(({ p, lr, wd }, t) => {
+      new Uint32Array(u, 32 + 16 * t, 1)[0] = p.size;
+      new Float32Array(u, 36 + 16 * t, 2).set([lr, wd]);
+    });
+    const [x, y] = grid(Math.max(...updates.map(({ p }) => p.size)), rt);
+    rt.dispatch(
+      adamwProgram(updates.length),
+      [
+        this.clip.buffer,
+        ...updates.flatMap((
+          { p },
+        ) => [p.buffer, p.grad!.buffer, this.#m.get(p)!.buffer, this.#v.get(p)!.buffer]),
+      ],
+      [x, y ?? 1, updates.length],
+      u,
+    );
   }
 
   /** The first and second moment tensors of a parameter (what a checkpoint saves and restores). */
@@ -295,6 +383,13 @@ export class AdamW {
   async lastGradNorm(): Promise<number> {
     return (await this.clip.toArray())[1];
   }
+}
+
+/** `items` in consecutive groups of at most `size`. */
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 function zerosLike(t: Tensor): Tensor {

@@ -42,28 +42,43 @@ Deno.test("AdamW with clipping matches the float64 reference over several steps"
   }
 });
 
-async function checkAdamW(rt: Runtime) {
-  const shapes = [[37], [5, 300]];
+Deno.test("AdamW over many tensors: several per dispatch on a GPU, each with its group's settings", async () => {
+  // More tensors than one dispatch binds (and than lavapipe's 32 storage buffers allow), of sizes from 1
+  // element to more than 64 workgroups' worth, in two groups with different learning rates and decay.
+  const shapes = Array.from({ length: 23 }, (_, k) => [[1], [3, 5], [37], [64, 300], [4, 4], [257]][k % 6]);
+  for (const fallback of [false, true]) {
+    const rt = new Runtime({ ...base.gpu, info: { ...base.gpu.info, fallback } });
+    const before = rt.stats.dispatches;
+    await checkAdamW(rt, shapes, 1);
+    if (!fallback) assert.ok(rt.stats.dispatches - before < shapes.length, "fewer dispatches than tensors");
+  }
+});
+
+async function checkAdamW(rt: Runtime, shapes = [[37], [5, 300]], steps = 3) {
   const p0 = shapes.map((s, k) => randomValues(s.reduce((a, b) => a * b), 10 + k));
   const g = shapes.map((s, k) => randomValues(s.reduce((a, b) => a * b), 20 + k, -3, 3));
   const params = shapes.map((s, k) => tensorFrom(rt, p0[k], s, { requiresGrad: true }));
-  const opt = new AdamW([{ params: [params[0]], lr: 0.01, weightDecay: 0.1 }, {
-    params: [params[1]],
-    lr: 0.01,
-    weightDecay: 0.1,
-  }], {
-    maxGradNorm: 1.0,
-  });
-  for (let step = 0; step < 3; step++) {
+  const half = Math.ceil(params.length / 2);
+  const settings = [{ lr: 0.01, wd: 0.1 }, { lr: 0.03, wd: 0.02 }];
+  const opt = new AdamW([
+    { params: params.slice(0, half), lr: settings[0].lr, weightDecay: settings[0].wd },
+    { params: params.slice(half), lr: settings[1].lr, weightDecay: settings[1].wd },
+  ], { maxGradNorm: 1.0 });
+  for (let step = 0; step < steps; step++) {
     params.forEach((p, k) => {
       p.grad = tensorFrom(rt, g[k], shapes[k]);
     });
     opt.update();
     opt.zeroGrad();
   }
-  const expected = referenceAdamW(p0, g, { lr: 0.01, wd: 0.1, b1: 0.9, b2: 0.999, eps: 1e-8, maxNorm: 1 }, 3);
+  const expected = [0, 1].flatMap((i) => {
+    const range = i === 0 ? [0, half] : [half, params.length];
+    // The clip factor is global: each group's reference sees every gradient, then keeps its own tensors.
+    const all = referenceAdamW(p0, g, { ...settings[i], b1: 0.9, b2: 0.999, eps: 1e-8, maxNorm: 1 }, steps);
+    return all.slice(range[0], range[1]);
+  });
   for (let k = 0; k < params.length; k++) {
-    assertClose(await params[k].toArray(), expected[k], 1e-5, `param ${k}`);
+    assertClose(await params[k].toArray(), expected[k], 1e-5, `param ${k} [${shapes[k]}]`);
   }
   const norm = Math.sqrt(g.reduce((s, x) => s + x.reduce((a, y) => a + y * y, 0), 0));
   assert.ok(Math.abs((await opt.lastGradNorm()) - norm) / norm < 1e-5);

@@ -35,12 +35,18 @@ export function checkShape(shape: readonly number[], what = "shape"): void {
   }
 }
 
+/** A pooled buffer and how many tensors hold it (a tensor and its reshaped views). */
+interface Storage {
+  buffer: GPUBuffer;
+  holders: number;
+}
+
 /** A tensor in GPU memory. */
 export class Tensor {
   readonly rt: Runtime;
   readonly shape: readonly number[];
   readonly dtype: DType;
-  #buffer: GPUBuffer | null;
+  #storage: Storage | null;
   /** Whether gradients flow to (and, for a leaf, accumulate in) this tensor. */
   requiresGrad = false;
   /** The accumulated gradient of a leaf after `backward`. */
@@ -50,12 +56,30 @@ export class Tensor {
   /** Optional name, e.g. a parameter's path in the model. */
   name?: string;
 
-  constructor(rt: Runtime, shape: readonly number[], dtype: DType = "f32", buffer?: GPUBuffer) {
+  /**
+   * A tensor of `shape` in a fresh buffer from the pool, or sharing `viewOf`'s buffer (same dtype and
+   * element count: a reshape that copies nothing). A shared buffer goes back to the pool when the last
+   * tensor holding it is released.
+   */
+  constructor(rt: Runtime, shape: readonly number[], dtype: DType = "f32", viewOf?: Tensor) {
     checkShape(shape);
     this.rt = rt;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
-    this.#buffer = buffer ?? rt.acquire(Math.max(4, numel(shape) * DTYPE_BYTES[dtype]));
+    if (viewOf) {
+      if (viewOf.dtype !== dtype || viewOf.size !== numel(shape)) {
+        throw new RangeError(
+          `a view [${shape.join(", ")}] ${dtype} of [${
+            viewOf.shape.join(", ")
+          }] ${viewOf.dtype} must keep dtype and size`,
+        );
+      }
+      this.#storage = viewOf.#storage;
+      if (!this.#storage) throw new Error(`a view of a released tensor [${viewOf.shape.join(", ")}]`);
+      this.#storage.holders++;
+    } else {
+      this.#storage = { buffer: rt.acquire(Math.max(4, numel(shape) * DTYPE_BYTES[dtype])), holders: 1 };
+    }
     rt.track(this);
   }
 
@@ -71,21 +95,21 @@ export class Tensor {
 
   /** The GPU buffer; throws after {@linkcode Tensor.release}. */
   get buffer(): GPUBuffer {
-    if (!this.#buffer) {
+    if (!this.#storage) {
       throw new Error(`tensor${this.name ? ` ${this.name}` : ""} [${this.shape}] was released`);
     }
-    return this.#buffer;
+    return this.#storage.buffer;
   }
 
-  /** Whether the buffer has been returned to the pool. */
+  /** Whether this tensor has let go of its buffer. */
   get released(): boolean {
-    return this.#buffer === null;
+    return this.#storage === null;
   }
 
-  /** Returns the buffer to the pool. The tensor must not be used afterwards. */
+  /** Lets go of the buffer (back to the pool unless a view still holds it). The tensor must not be used afterwards. */
   release(): void {
-    if (this.#buffer) this.rt.release(this.#buffer);
-    this.#buffer = null;
+    if (this.#storage && --this.#storage.holders === 0) this.rt.release(this.#storage.buffer);
+    this.#storage = null;
   }
 
   /** Reads the values back (f16 and integer tensors are converted to numbers). Costs a GPU sync. */

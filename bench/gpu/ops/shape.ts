@@ -1,6 +1,6 @@
 /**
- * Shape ops: reshape and permute. Both copy into a fresh buffer (tensors own their buffers, which keeps
- * release simple); the copy is one cheap elementwise pass.
+ * Shape ops: reshape, a view of the same buffer (tensors share it, and the pool gets it back when the last
+ * one is released), and permute, which copies into a fresh buffer in one elementwise pass.
  *
  * @module
  */
@@ -8,38 +8,17 @@
 import { record } from "../autograd.ts";
 import { type Program, TEXEL_WIDTH } from "../runtime.ts";
 import { numel, Tensor } from "../tensor.ts";
-import { copyViaTexture, FLAT_INDEX, grid, MAX_RANK } from "./elementwise.ts";
+import { FLAT_INDEX, grid, MAX_RANK } from "./elementwise.ts";
 
-const copyProgram: Program = {
-  key: "shape:copy",
-  code: () =>
-    `struct U { n: u32, p0: u32, p1: u32, p2: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> O: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  ${FLAT_INDEX}
-  if (i < u.n) { O[i] = X[i]; }
-}`,
-};
-
-/** The same elements in a new shape (row-major order unchanged). */
+/** The same elements in a new shape (row-major order unchanged): a view sharing `x`'s buffer. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   if (numel(shape) !== x.size) {
     throw new RangeError(
       `cannot reshape [${x.shape.join(", ")}] (${x.size} elements) to [${shape.join(", ")}]`,
     );
   }
-  const out = new Tensor(x.rt, shape, x.dtype);
-  if (!copyViaTexture(x, out)) {
-    x.rt.dispatch(
-      copyProgram,
-      [x.buffer, out.buffer],
-      grid(x.size, x.rt),
-      new Uint32Array([x.size, 0, 0, 0]).buffer,
-    );
-  }
+  // Contiguous row-major data: the same buffer, another shape (no dispatch).
+  const out = new Tensor(x.rt, shape, x.dtype, x);
   return record(out, "reshape", [x], (g) => [reshape(g, x.shape)]);
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Runtime } from "../runtime.ts";
-import { numel, tensorFrom } from "../tensor.ts";
+import { numel, Tensor, tensorFrom } from "../tensor.ts";
+import { mul } from "./elementwise.ts";
 import { assertClose, gradCheck, randomValues, testRuntime } from "../testing.ts";
 import { permute, reshape } from "./shape.ts";
 
@@ -56,10 +57,34 @@ Deno.test("reshape keeps the elements and checks the size", async () => {
   assert.deepEqual(out.shape, [4, 3, 2]);
   assertClose(await out.toArray(), x, 1e-7); // f32 rounding of the float64 inputs only
   assert.throws(() => reshape(out, [5, 5]), /cannot reshape/);
-  // 15 elements: not whole texels, so the copy kernel runs on the software adapter too.
+  // Any element count (15: not whole texels).
   const y = randomValues(15, 3);
   const out2 = reshape(tensorFrom(rt, y, [3, 5]), [5, 3]);
   assertClose(await out2.toArray(), y, 1e-7);
+});
+
+Deno.test("reshape is a view: no dispatch, one buffer, back to the pool when both are released", async () => {
+  const x = tensorFrom(rt, [1, 2, 3, 4, 5, 6], [2, 3]);
+  const dispatches = rt.stats.dispatches, pooled = rt.stats.bytesInPool;
+  const v = reshape(x, [3, 2]);
+  assert.equal(rt.stats.dispatches, dispatches);
+  assert.equal(v.buffer, x.buffer);
+  x.release();
+  assert.equal(rt.stats.bytesInPool, pooled, "the view still holds the buffer");
+  assert.deepEqual(Array.from(await v.toArray()), [1, 2, 3, 4, 5, 6]);
+  assert.throws(() => reshape(x, [6]), /released/);
+  v.release();
+  v.release(); // idempotent: the buffer goes back once
+  assert.ok(rt.stats.bytesInPool > pooled, "the last holder returned it");
+  assert.throws(() => new Tensor(rt, [4], "f32", tensorFrom(rt, [1, 2, 3], [3])), /keep dtype and size/);
+  // The gradient flows back through the view.
+  const errors = await gradCheck(
+    rt,
+    [{ data: randomValues(12, 5), shape: [3, 4] }],
+    (xs) => mul(reshape(xs[0], [2, 6]), reshape(xs[0], [2, 6])),
+    (xs) => xs[0].map((a) => a * a),
+  );
+  assert.ok(errors[0] < 1e-4, `gradient error ${errors[0]}`);
 });
 
 Deno.test("permute: the GPU kernel and the software-adapter texture kernel agree", async () => {
