@@ -194,10 +194,9 @@ export function attachLora(model: Vlm, lora: LoraConfig, seed: number): void {
  */
 export function mergeLora(model: Vlm): void {
   noGrad(() => {
-    for (const [name, w] of model.params) {
-      const a = model.lora.get(`${name}.a`), b = model.lora.get(`${name}.b`);
-      if (!a || !b) continue;
-      const merged = matmul(a, b, { alpha: model.loraScale, addend: w });
+    for (const [name, merged] of foldedWeights(model)) {
+      const w = model.params.get(name)!;
+      if (merged === w) continue;
       merged.name = name;
       model.params.set(name, merged);
       w.release();
@@ -207,6 +206,16 @@ export function mergeLora(model: Vlm): void {
   model.lora.clear();
   model.loraScale = 0;
   for (const p of model.params.values()) p.requiresGrad = true;
+}
+
+/** The base weights with each LoRA update folded in (W + s·A·B, one dispatch each); the others as they are. */
+function foldedWeights(model: Vlm): Map<string, Tensor> {
+  const out = new Map(model.params);
+  for (const [name, w] of model.params) {
+    const a = model.lora.get(`${name}.a`), b = model.lora.get(`${name}.b`);
+    if (a && b) out.set(name, matmul(a, b, { alpha: model.loraScale, addend: w }));
+  }
+  return out;
 }
 
 /** Attaches the scalar regression head (zero-initialised bias, small weights). */
@@ -491,14 +500,16 @@ export async function sampleTokens(
 ): Promise<Tensor> {
   const c = model.config, rt = images.rt;
   const B = images.shape[0], K = options.samples, BK = B * K, P = patchCount(c), S = sequenceLength(c);
-  const H = c.heads, Dh = c.dim / H, D = c.dim, M = options.maxTokens, adapters = options.adapters ?? true;
+  const H = c.heads, Dh = c.dim / H, D = c.dim, M = options.maxTokens;
   if (M < 1 || M > c.textLength) {
     throw new RangeError(`generate: maxTokens ${M} must be in [1, ${c.textLength}]`);
   }
-  const w = model.params;
   return await rt.scope(() => {
     const out = full(rt, [M, BK], 0, "u32");
     noGrad(() => {
+      // With adapters, they are folded into the weights for the call: each projection is then one matmul
+      // instead of three (a dispatch-bound decode loop runs every projection once per token and layer).
+      const w = (options.adapters ?? true) ? foldedWeights(model) : model.params;
       // Prefill: patches + task token, bidirectional, once per image; keep K and V of every layer.
       const prefix = P + 1;
       let x = prefixRows(model, w, images, tasks);
@@ -520,7 +531,7 @@ export async function sampleTokens(
         return cache;
       };
       for (let l = 0; l < c.layers; l++) {
-        x = block(model, w, x, l, B, prefix, prefix, adapters, (k, v) => {
+        x = block(model, w, x, l, B, prefix, prefix, false, (k, v) => {
           kCaches.push(toCache(k));
           vCaches.push(toCache(v));
         });
@@ -542,7 +553,7 @@ export async function sampleTokens(
         const posIds = tensorFrom(rt, new Array(BK).fill(pos), [BK], { dtype: "u32" });
         let y = add(embedding(w.get("tok")!, token), embedding(w.get("pos")!, posIds));
         for (let l = 0; l < c.layers; l++) {
-          const op = layerOps(model, w, l, adapters);
+          const op = layerOps(model, w, l, false);
           const h = op.norm(y);
           const q = reshape(op.project(h, "wq"), [BK, H, 1, Dh]);
           const view = { batch: BK * H, d: Dh, rows: 1, srcS: 1, dstS: S, srcStart: 0, dstStart: pos };

@@ -3,6 +3,7 @@ import { backward, noGrad } from "../gpu/autograd.ts";
 import { mul } from "../gpu/ops/elementwise.ts";
 import { sum } from "../gpu/ops/reduce.ts";
 import { full, type Tensor, tensorFrom } from "../gpu/tensor.ts";
+import type { Runtime } from "../gpu/runtime.ts";
 import { randomValues, relativeError, testRuntime } from "../gpu/testing.ts";
 import {
   attachLora,
@@ -17,6 +18,7 @@ import {
   selectRows,
   sequenceLength,
   textRows,
+  type Vlm,
 } from "./vlm.ts";
 import { TASK_TOKENS, VOCAB_SIZE } from "./vocab.ts";
 
@@ -33,7 +35,27 @@ const CONFIG: ModelConfig = {
 
 Deno.test("generate: greedy KV-cached decoding agrees with the full teacher-forced forward", async () => {
   const rt = await testRuntime();
-  const model = initVlm(rt, CONFIG, 7);
+  for (const lora of [false, true]) {
+    const model = initVlm(rt, CONFIG, 7);
+    if (lora) {
+      // Adapters that change the model (B starts at zero): sampling folds them into the weights, the
+      // teacher-forced forward applies them as x·W + s·(x·A)·B.
+      attachLora(
+        model,
+        { enabled: true, rank: 2, alpha: 4, targets: ["wq", "wk", "wv", "wo", "w1", "w2"] },
+        5,
+      );
+      for (const [name, t] of model.lora) {
+        if (name.endsWith(".b")) {
+          rt.write(t.buffer, Float32Array.from(randomValues(t.size, t.size, -0.5, 0.5)));
+        }
+      }
+    }
+    await checkGenerate(rt, model, lora);
+  }
+});
+
+async function checkGenerate(rt: Runtime, model: Vlm, lora: boolean) {
   const B = 3, T = CONFIG.textLength;
   const images = tensorFrom(rt, randomValues(B * 3 * 8 * 8, 1), [B, 3, 8, 8]);
   const tasks = [TASK_TOKENS.synthetic, TASK_TOKENS.quantity, TASK_TOKENS.age];
@@ -62,11 +84,11 @@ Deno.test("generate: greedy KV-cached decoding agrees with the full teacher-forc
     for (let t = 0; t < T; t++) {
       const row = logits.subarray((b * T + t) * VOCAB_SIZE, (b * T + t + 1) * VOCAB_SIZE);
       const argmax = row.indexOf(Math.max(...row));
-      assert.equal(tokens[t * 6 + 2 * b], argmax, `image ${b}, step ${t}`);
+      assert.equal(tokens[t * 6 + 2 * b], argmax, `image ${b}, step ${t}${lora ? ", LoRA" : ""}`);
     }
   }
   assert.equal(sequenceLength(CONFIG), patchCount(CONFIG) + T);
-});
+}
 
 Deno.test("attachLora: the adapted model starts equal to the base and only adapters train", async () => {
   const rt = await testRuntime();
