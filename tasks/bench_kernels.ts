@@ -25,6 +25,8 @@ const USAGE = `usage: deno task bench:kernels [--preset cpu|gpu] [--out results.
 
   --preset cpu   sizes for the software adapter (default for bench:kernels)
   --preset gpu   sizes for a real GPU (what bench:gpu runs)
+  --only <parts> comma-separated: gemm, sweep, model, attention, train (default: all of them), and
+                 modelsweep (every tile configuration at the model's shapes; only when named)
   --out <file>   also write {adapter, roofline, overheads, results} as JSON
   --gpu <impl>   deno (built-in wgpu, default) or dawn (npm:webgpu, where it loads)`;
 
@@ -75,15 +77,29 @@ const PRESETS = {
   gpu: {
     gemm: [256, 512, 1024, 2048, 4096, 8192],
     sweepAt: 4096,
-    // (tokens × d) · (d × 4d), its transposes, and the head: the shapes of the paper-preset model.
-    modelGemms: [[4096, 512, 2048], [4096, 2048, 512], [512, 2048, 4096], [2048, 512, 4096], [
-      4096,
-      512,
-      32,
-    ]] as GemmShape[],
+    // The paper preset's GEMMs (d 256, MLP 1024, 72 tokens per sample): at batch 16 (1,152 rows) the
+    // projections, the MLP, an input gradient (·Wᵀ, "NT") and weight gradients (Xᵀ·, "TN"); at batch 64
+    // (4,608 rows) the MLP; while sampling K = 4 for 16 images (64 rows) a projection. Then one larger
+    // shape measured on the H200 before (4096×512×2048).
+    modelGemms: [
+      [1152, 256, 256],
+      [1152, 1024, 256],
+      [1152, 256, 1024],
+      [1152, 1024, 256, "NT"],
+      [256, 1024, 1152, "TN"],
+      [256, 256, 1152, "TN"],
+      [4608, 1024, 256],
+      [4608, 256, 1024],
+      [64, 256, 256],
+      [4096, 512, 2048],
+    ] as GemmShape[],
     attention: { B: 16, H: 8, S: 320, Dh: 64 },
     tiny: { vocab: 32, dim: 512, heads: 8, layers: 6, seq: 320, prefix: 256, batch: 16 },
-    moreTiny: [] as TinyConfig[],
+    // The paper preset's transformer (64 patches + 8 text tokens) at batch 16 and 64.
+    moreTiny: [
+      { vocab: 22, dim: 256, heads: 8, layers: 4, seq: 72, prefix: 65, batch: 16 },
+      { vocab: 22, dim: 256, heads: 8, layers: 4, seq: 72, prefix: 65, batch: 64 },
+    ] as TinyConfig[],
     fmaGroups: 8192,
     bandwidthMB: 512,
     minMs: 400,
@@ -149,6 +165,7 @@ if (import.meta.main) {
       config?: MatmulConfigName,
       name = "gemm",
       trans = "NN",
+      minMs: number = preset.minMs,
     ) => {
       const transA = trans[0] === "T", transB = trans[1] === "T";
       const a = tensorFrom(rt, randomValues(M * K, 1), transA ? [K, M] : [M, K], { dtype });
@@ -156,7 +173,7 @@ if (import.meta.main) {
       const ms = await timeGpu(
         rt,
         () => noGrad(() => matmulRaw(a, b, { config, transA, transB }).release()),
-        { minMs: preset.minMs },
+        { minMs },
       );
       push({
         name: `${name} ${M}×${N}×${K}${trans === "NN" ? "" : ` ${trans}`}`,
@@ -185,6 +202,20 @@ if (import.meta.main) {
     if (want("model")) {
       for (const dtype of dtypes) {
         for (const [M, N, K, t] of preset.modelGemms) await gemm(M, N, K, dtype, undefined, "model gemm", t);
+      }
+    }
+    if (only?.includes("modelsweep")) {
+      // Every tile configuration at the model's batch-16 shapes (opt-in: what a GPU session tunes the
+      // heuristic from; configurations a device cannot run are reported and skipped).
+      const tiles = (Object.keys(MATMUL_CONFIGS) as MatmulConfigName[]).filter((c) =>
+        MATMUL_CONFIGS[c].kind === "tile"
+      );
+      for (const [M, N, K, t] of preset.modelGemms.slice(0, 6)) {
+        for (const name of tiles) {
+          await gemm(M, N, K, "f32", name, `model gemm[${name}]`, t, 100).catch((err) =>
+            console.log(`  model gemm[${name}] ${M}×${N}×${K} skipped: ${err.message}`)
+          );
+        }
       }
     }
     if (want("attention")) {

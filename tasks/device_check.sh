@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The GPU checks of the engine and training issues in one call on a lent NVIDIA machine, sized to fit a
-# 15-minute device budget (about 9 minutes of commands). From the project root, after
+# 15-minute device budget (at most 9.5 minutes of commands, by the step timeouts). From the project root, after
 # `bash ../shared/device/prepare.sh` here, call the device tool with carry [".device", "node_modules"] and
 #
 #   DIRBENCH_GIT_COMMIT=<commit> bash .device/remote.sh bash tasks/device_check.sh
 #
 # It writes every figure as JSON under $OUT (default out/device) and prints a summary last:
-#   kernels.json            bench:gpu (GEMM 256..8192 f32/f16, attention, a training step, overheads)
+#   kernels.json            bench:gpu (GEMM 256..8192 f32/f16, model shapes, attention, training steps, overheads)
+#   modelsweep.json         every tile configuration at the paper model's batch-16 GEMM shapes
 #   train-paper.json        bench:train --config paper with a per-kernel profile (LoRA, as the paper trains)
 #   train-paper-full16.json the paper-preset model fully fine-tuned at batch 16 (the PyTorch-eager reference)
 #   train-paper-full64.json the same at batch 64
@@ -24,6 +25,7 @@ step() {
 }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$out/gpu.txt" 2>&1 || true
 step 240 "${run[@]}" tasks/bench_kernels.ts --preset gpu --out "$out/kernels.json"
+step 60 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only modelsweep --out "$out/modelsweep.json"
 # 50 timed steps: the run loop reads logs back every 50 steps (one ~11 ms wait), so the figures include it as
 # training pays it.
 step 150 "${run[@]}" tasks/bench_train.ts --config paper --steps 50 --profile --out "$out/train-paper.json"

@@ -79,6 +79,20 @@ export function deviceSummary(dir: string): string[] {
       const r = gemm(n as number, dtype as string);
       if (r) row(`GEMM ${n}³ ${dtype}`, `${(r.gflops / 1000).toFixed(1)} TFLOP/s`, target as string);
     }
+    // The engine issue's "within 2× of peak at the model's shapes": each model-shape GEMM against the
+    // best square GEMM of the same dtype in the same run.
+    for (const dtype of ["f32", "f16"]) {
+      const square = kernels.results.filter((r) => /^gemm \d+×\d+×\d+$/.test(r.name) && r.dtype === dtype);
+      const model = kernels.results.filter((r) => r.name.startsWith("model gemm ") && r.dtype === dtype);
+      if (square.length === 0 || model.length === 0) continue;
+      const peak = Math.max(...square.map((r) => r.gflops));
+      const worst = model.reduce((a, b) => (b.gflops < a.gflops ? b : a));
+      row(
+        `model-shape GEMMs ${dtype}, slowest (${worst.name.slice("model gemm ".length)})`,
+        `${(worst.gflops / 1000).toFixed(1)} TFLOP/s`,
+        `${(peak / worst.gflops).toFixed(1)}× below the peak ${(peak / 1000).toFixed(1)} (target ≤ 2×)`,
+      );
+    }
   }
   const paper = readJson<TrainFile>(join(dir, "train-paper.json"));
   if (paper) {

@@ -11,6 +11,11 @@ Deno.test("device_summary: reads the benchmark files device_check.sh writes and 
     const lines = deviceSummary(dir).join("\n");
     assert.match(lines, /adapter: NVIDIA H200/);
     assert.match(lines, /GEMM 4096³ f32 +33\.1 TFLOP\/s {2}target ≥ 40/);
+    // The committed H200 run: its slowest model shape is 4096×512×32 (3.0 TFLOP/s), its peak 8192³.
+    assert.match(
+      lines,
+      /model-shape GEMMs f32, slowest \(4096×512×32\) +3\.0 TFLOP\/s {2}11\.3× below the peak 33\.6/,
+    );
     assert.match(lines, /paper preset sft \(LoRA, batch 16\) +[\d.]+\/s/);
     assert.match(lines, /sampling K=4, batch 16 .*× PyTorch eager \(target ≥ 1\.5×\)/);
     const paper = JSON.parse(await Deno.readTextFile(join(dir, "train-paper.json")));
