@@ -15,7 +15,7 @@ import { loadConfig } from "../bench/configs/config.ts";
 import { writeJsonAtomic } from "../bench/core/fs.ts";
 import { collectProvenance } from "../bench/core/provenance.ts";
 import { openGpu } from "../bench/gpu/device.ts";
-import { type KernelProfile, runtimeFor } from "../bench/gpu/runtime.ts";
+import { type KernelProfile, Runtime, runtimeFor } from "../bench/gpu/runtime.ts";
 import { SAMPLE_READ_EVERY, sampleBatches, stepsFor } from "../bench/methods/lm.ts";
 import { resolveLogs, type StepLog } from "../bench/methods/step_log.ts";
 import { LOG_READ_EVERY } from "../bench/train.ts";
@@ -28,14 +28,16 @@ import { intFlag, runTask } from "./_cli.ts";
 
 const USAGE =
   `usage: deno task bench:train [--config quick|paper|<file.yaml>] [--set key=value ...] [--steps N]
-                             [--methods sft,grpo-ccc] [--train-size N] [--profile]
+                             [--methods sft,grpo-ccc] [--train-size N] [--profile] [--as-gpu]
                              [--out results.json]
 
   --steps <n>       timed steps per method after 2 warm-up steps (default 5)
   --train-size <n>  training-set size for the per-run cost (default 1000)
   --profile         time each kernel of one more step per method (timestamp queries) and print the
                     most expensive; with --out, the whole table goes into the JSON
-  --methods <l>   comma-separated method ids (default sft,grpo-ccc)`;
+  --methods <l>     comma-separated method ids (default sft,grpo-ccc)
+  --as-gpu          on the software adapter, run the kernels a GPU runs (not the texture kernels), to
+                    count a GPU's dispatches per step here; slow, and its timings mean nothing`;
 
 if (import.meta.main) {
   await runTask("bench:train", USAGE, async () => {
@@ -48,6 +50,7 @@ if (import.meta.main) {
         methods: { type: "string" },
         "train-size": { type: "string" },
         profile: { type: "boolean" },
+        "as-gpu": { type: "boolean" },
         out: { type: "string" },
       },
       strict: true,
@@ -58,9 +61,13 @@ if (import.meta.main) {
     const trainSize = intFlag(values["train-size"], "train-size", 1000, 1);
     const methods = (values.methods ?? "sft,grpo-ccc").split(",");
     const gpu = await openGpu();
-    const rt = runtimeFor(gpu);
+    const rt = values["as-gpu"]
+      ? new Runtime({ ...gpu, info: { ...gpu.info, fallback: false } })
+      : runtimeFor(gpu);
     console.log(
-      `adapter: ${gpu.info.description}${gpu.info.fallback ? " (software)" : ""}; config ${source}`,
+      `adapter: ${gpu.info.description}${gpu.info.fallback ? " (software)" : ""}${
+        values["as-gpu"] ? ", running the GPU kernels" : ""
+      }; config ${source}`,
     );
     // Generated samples for the warm-up and timed steps of the largest batch (at most 32 batches; longer
     // runs go round them in new orders, as epochs do).
@@ -174,12 +181,14 @@ if (import.meta.main) {
         stream: () => 0,
       });
       const queued = Math.max(steps, SAMPLE_READ_EVERY);
+      const dispatches = rt.stats.dispatches;
       let t0 = performance.now();
       await sampleBatches(rt, model, data.train.images, batches(queued), data.taskToken, {
         ...options,
         stream: (j) => j + 1,
       });
       const ms = (performance.now() - t0) / queued;
+      const dispatchesPerBatch = (rt.stats.dispatches - dispatches) / queued;
       t0 = performance.now();
       for (let i = 1; i <= steps; i++) {
         await sampleBatches(rt, model, data.train.images, batches(1), data.taskToken, {
@@ -195,6 +204,7 @@ if (import.meta.main) {
         batchesPerRead: SAMPLE_READ_EVERY,
         msPerBatch: ms,
         inputsPerSecond: (B * 1000) / ms,
+        dispatchesPerBatch,
         synced: { msPerBatch: syncedMs, inputsPerSecond: (B * 1000) / syncedMs },
       };
     });
@@ -205,7 +215,9 @@ if (import.meta.main) {
         sampling.inputsPerSecond.toFixed(1)
       } inputs/s (tokens read every ${SAMPLE_READ_EVERY} batches); ${
         sampling.synced.msPerBatch.toFixed(1)
-      } ms for one batch read at once (${sampling.synced.inputsPerSecond.toFixed(1)} inputs/s)`,
+      } ms for one batch read at once (${
+        sampling.synced.inputsPerSecond.toFixed(1)
+      } inputs/s); ${sampling.dispatchesPerBatch} dispatches per batch`,
     );
     const sft = results.find((r) => r.method === "sft"),
       grpo = results.find((r) => r.method.includes("grpo"));
@@ -232,6 +244,7 @@ if (import.meta.main) {
           features: gpu.info.features,
         },
         config: source,
+        asGpu: !!values["as-gpu"],
         resolved: config,
         results,
         sampling,
