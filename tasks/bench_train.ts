@@ -11,7 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { loadConfig } from "../bench/configs/config.ts";
+import { loadConfig, type TrainConfig } from "../bench/configs/config.ts";
 import { writeJsonAtomic } from "../bench/core/fs.ts";
 import { collectProvenance } from "../bench/core/provenance.ts";
 import { openGpu } from "../bench/gpu/device.ts";
@@ -28,7 +28,7 @@ import { intFlag, runTask } from "./_cli.ts";
 
 const USAGE =
   `usage: deno task bench:train [--config quick|paper|<file.yaml>] [--set key=value ...] [--steps N]
-                             [--methods sft,grpo-ccc] [--train-size N] [--profile] [--as-gpu]
+                             [--methods sft,grpo-ccc] [--train-size N] [--profile] [--as-gpu] [--no-sampling]
                              [--out results.json]
 
   --steps <n>       timed steps per method after 2 warm-up steps (default 5)
@@ -36,6 +36,7 @@ const USAGE =
   --profile         time each kernel of one more step per method (timestamp queries) and print the
                     most expensive; with --out, the whole table goes into the JSON
   --methods <l>     comma-separated method ids (default sft,grpo-ccc)
+  --no-sampling     skip the sampling benchmark
   --as-gpu          on the software adapter, run the kernels a GPU runs (not the texture kernels), to
                     count a GPU's dispatches per step here; slow, and its timings mean nothing`;
 
@@ -51,6 +52,7 @@ if (import.meta.main) {
         "train-size": { type: "string" },
         profile: { type: "boolean" },
         "as-gpu": { type: "boolean" },
+        "no-sampling": { type: "boolean" },
         out: { type: "string" },
       },
       strict: true,
@@ -161,64 +163,20 @@ if (import.meta.main) {
         }
       }
     }
-    // Sampling alone: K answers for each of B images (one prefix encoding per image, KV-cached decoding), at
-    // the GRPO temperature, for the answer length of a 0–100 label. Throughput as evaluation runs it (batches
-    // queued, tokens read every SAMPLE_READ_EVERY batches), and the latency of one batch read at once, as a
-    // GRPO step needs it.
-    const sampling = await rt.scope(async () => {
-      const model = initVlm(rt, config.model, config.seed);
-      const B = config.grpo.batch, K = config.grpo.generations;
-      const options = {
-        samples: K,
-        temperature: config.grpo.temperature,
-        seed: config.seed,
-        maxTokens: data.answerTokens,
-      };
-      const batches = (count: number) =>
-        Array.from({ length: count }, (_, j) => Array.from({ length: B }, (_, i) => (j * B + i) % n));
-      await sampleBatches(rt, model, data.train.images, batches(1), data.taskToken, {
-        ...options,
-        stream: () => 0,
-      });
-      const queued = Math.max(steps, SAMPLE_READ_EVERY);
-      const dispatches = rt.stats.dispatches;
-      let t0 = performance.now();
-      await sampleBatches(rt, model, data.train.images, batches(queued), data.taskToken, {
-        ...options,
-        stream: (j) => j + 1,
-      });
-      const ms = (performance.now() - t0) / queued;
-      const dispatchesPerBatch = (rt.stats.dispatches - dispatches) / queued;
-      t0 = performance.now();
-      for (let i = 1; i <= steps; i++) {
-        await sampleBatches(rt, model, data.train.images, batches(1), data.taskToken, {
-          ...options,
-          stream: () => i,
-        });
-      }
-      const syncedMs = (performance.now() - t0) / steps;
-      return {
-        batch: B,
-        generations: K,
-        tokens: data.answerTokens,
-        batchesPerRead: SAMPLE_READ_EVERY,
-        msPerBatch: ms,
-        inputsPerSecond: (B * 1000) / ms,
-        dispatchesPerBatch,
-        synced: { msPerBatch: syncedMs, inputsPerSecond: (B * 1000) / syncedMs },
-      };
-    });
-    console.log(
-      `sampling     batch ${sampling.batch} × K ${sampling.generations}, ${sampling.tokens} tokens: ${
-        sampling.msPerBatch.toFixed(1)
-      } ms/batch, ${
-        sampling.inputsPerSecond.toFixed(1)
-      } inputs/s (tokens read every ${SAMPLE_READ_EVERY} batches); ${
-        sampling.synced.msPerBatch.toFixed(1)
-      } ms for one batch read at once (${
-        sampling.synced.inputsPerSecond.toFixed(1)
-      } inputs/s); ${sampling.dispatchesPerBatch} dispatches per batch`,
-    );
+    const sampling = values["no-sampling"] ? null : await benchSampling(rt, config, data, n, steps);
+    if (sampling) {
+      console.log(
+        `sampling     batch ${sampling.batch} × K ${sampling.generations}, ${sampling.tokens} tokens: ${
+          sampling.msPerBatch.toFixed(1)
+        } ms/batch, ${
+          sampling.inputsPerSecond.toFixed(1)
+        } inputs/s (tokens read every ${SAMPLE_READ_EVERY} batches); ${
+          sampling.synced.msPerBatch.toFixed(1)
+        } ms for one batch read at once (${
+          sampling.synced.inputsPerSecond.toFixed(1)
+        } inputs/s); ${sampling.dispatchesPerBatch} dispatches per batch`,
+      );
+    }
     const sft = results.find((r) => r.method === "sft"),
       grpo = results.find((r) => r.method.includes("grpo"));
     const ratio = sft && grpo ? sft.samplesPerSecond / grpo.samplesPerSecond : null;
@@ -254,5 +212,57 @@ if (import.meta.main) {
         provenance: await collectProvenance({ seeds: { bench: config.seed } }),
       });
     }
+  });
+}
+
+/**
+ * Sampling alone: K answers for each of B images (one prefix encoding per image, KV-cached decoding), at
+ * the GRPO temperature, for the answer length of a 0–100 label. Throughput as evaluation runs it (batches
+ * queued, tokens read every SAMPLE_READ_EVERY batches), and the latency of one batch read at once, as a
+ * GRPO step needs it.
+ */
+async function benchSampling(rt: Runtime, config: TrainConfig, data: TaskData, n: number, steps: number) {
+  return await rt.scope(async () => {
+    const model = initVlm(rt, config.model, config.seed);
+    const B = config.grpo.batch, K = config.grpo.generations;
+    const options = {
+      samples: K,
+      temperature: config.grpo.temperature,
+      seed: config.seed,
+      maxTokens: data.answerTokens,
+    };
+    const batches = (count: number) =>
+      Array.from({ length: count }, (_, j) => Array.from({ length: B }, (_, i) => (j * B + i) % n));
+    await sampleBatches(rt, model, data.train.images, batches(1), data.taskToken, {
+      ...options,
+      stream: () => 0,
+    });
+    const queued = Math.max(steps, SAMPLE_READ_EVERY);
+    const dispatches = rt.stats.dispatches;
+    let t0 = performance.now();
+    await sampleBatches(rt, model, data.train.images, batches(queued), data.taskToken, {
+      ...options,
+      stream: (j) => j + 1,
+    });
+    const ms = (performance.now() - t0) / queued;
+    const dispatchesPerBatch = (rt.stats.dispatches - dispatches) / queued;
+    t0 = performance.now();
+    for (let i = 1; i <= steps; i++) {
+      await sampleBatches(rt, model, data.train.images, batches(1), data.taskToken, {
+        ...options,
+        stream: () => i,
+      });
+    }
+    const syncedMs = (performance.now() - t0) / steps;
+    return {
+      batch: B,
+      generations: K,
+      tokens: data.answerTokens,
+      batchesPerRead: SAMPLE_READ_EVERY,
+      msPerBatch: ms,
+      inputsPerSecond: (B * 1000) / ms,
+      dispatchesPerBatch,
+      synced: { msPerBatch: syncedMs, inputsPerSecond: (B * 1000) / syncedMs },
+    };
   });
 }
