@@ -3,17 +3,13 @@ import { join } from "node:path";
 import { prepareDataset } from "../datasets/prepare.ts";
 import { syntheticDir } from "../datasets/synthetic.ts";
 import { loadConfig } from "./configs/config.ts";
+import { TINY_MODEL } from "./methods/_testing.ts";
 import { readResults } from "./score/results.ts";
 import { StoppedEarly, train } from "./train.ts";
 
 /** A model and schedule small enough for a few seconds per method on the software adapter. */
 const TINY = [
-  "model.image=8",
-  "model.patch=4",
-  "model.dim=16",
-  "model.heads=2",
-  "model.layers=1",
-  "model.textLength=6",
+  ...TINY_MODEL,
   "pretrain.samples=64",
   "pretrain.epochs=1",
   "pretrain.batch=16",

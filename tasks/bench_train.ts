@@ -16,13 +16,11 @@ import { writeJsonAtomic } from "../bench/core/fs.ts";
 import { collectProvenance } from "../bench/core/provenance.ts";
 import { openGpu } from "../bench/gpu/device.ts";
 import { type KernelProfile, Runtime, runtimeFor } from "../bench/gpu/runtime.ts";
-import { SAMPLE_READ_EVERY, sampleBatches, stepsFor } from "../bench/methods/lm.ts";
+import { generatedTask, SAMPLE_READ_EVERY, sampleBatches, stepsFor } from "../bench/methods/lm.ts";
 import { resolveLogs, type StepLog } from "../bench/methods/step_log.ts";
 import { LOG_READ_EVERY } from "../bench/train.ts";
 import { methodById } from "../bench/methods/registry.ts";
 import type { TaskData } from "../bench/methods/method.ts";
-import { quantitySet } from "../bench/model/quantity.ts";
-import { maxAnswerTokens, TASK_TOKENS } from "../bench/model/vocab.ts";
 import { attachLora, initVlm } from "../bench/model/vlm.ts";
 import { intFlag, runTask } from "./_cli.ts";
 
@@ -75,17 +73,7 @@ if (import.meta.main) {
     // runs go round them in new orders, as epochs do).
     const batch = Math.max(config.sft.batch, config.grpo.batch, config.regression.batch);
     const n = batch * Math.min(steps + 3, 32);
-    const set = quantitySet(n, config.model.image, 100, config.seed);
-    const data: TaskData = {
-      id: "generated",
-      taskToken: TASK_TOKENS.synthetic,
-      decimals: 0,
-      answerTokens: maxAnswerTokens(0, 100, 0),
-      labelRange: [0, 100],
-      binWidth: 1,
-      train: { ids: set.labels.map((_, i) => `${i}`), images: set.images, labels: set.labels },
-      test: { ids: [], images: { side: config.model.image, count: 0, pixels: new Uint8Array() } },
-    };
+    const data = generatedTask(n, config.model.image, config.seed);
     const results: { method: string; batch: number; msPerStep: number; samplesPerSecond: number }[] = [];
     const profiles: { method: string; stepMs: number; kernels: KernelProfile[] }[] = [];
     for (const id of methods) {

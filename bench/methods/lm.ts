@@ -12,7 +12,8 @@ import { AdamW } from "../gpu/optim.ts";
 import type { Runtime } from "../gpu/runtime.ts";
 import { readTensors, type Tensor, tensorFrom } from "../gpu/tensor.ts";
 import { imageBatch, type ImageSet } from "../model/images.ts";
-import { decodeAnswer, encodeAnswer, PAD } from "../model/vocab.ts";
+import { quantitySet } from "../model/quantity.ts";
+import { decodeAnswer, encodeAnswer, maxAnswerTokens, PAD, TASK_TOKENS } from "../model/vocab.ts";
 import { type GenerateOptions, namedTensors, sampleTokens, trainableParams, type Vlm } from "../model/vlm.ts";
 import type { TaskData } from "./method.ts";
 
@@ -187,6 +188,24 @@ export async function predictTexts(
     }
   });
   return out;
+}
+
+/**
+ * A task on `n` generated images of `side` pixels (the auxiliary bar-length task, labels 0–100) with no
+ * test set: what the throughput benchmarks and tests train on without a prepared dataset.
+ */
+export function generatedTask(n: number, side: number, seed: number): TaskData {
+  const set = quantitySet(n, side, 100, seed);
+  return {
+    id: "generated",
+    taskToken: TASK_TOKENS.synthetic,
+    decimals: 0,
+    answerTokens: maxAnswerTokens(0, 100, 0),
+    labelRange: [0, 100],
+    binWidth: 1,
+    train: { ids: set.labels.map((_, i) => `${i}`), images: set.images, labels: set.labels },
+    test: { ids: [], images: { side, count: 0, pixels: new Uint8Array() } },
+  };
 }
 
 /** The training-label mean (the reward context's fallback for a sample with no valid answer). */

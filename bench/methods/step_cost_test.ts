@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../configs/config.ts";
 import { testRuntime } from "../gpu/testing.ts";
-import { quantitySet } from "../model/quantity.ts";
-import { maxAnswerTokens, TASK_TOKENS } from "../model/vocab.ts";
 import { attachLora, initVlm } from "../model/vlm.ts";
-import type { TaskData } from "./method.ts";
+import { TINY_MODEL } from "./_testing.ts";
+import { generatedTask } from "./lm.ts";
 import { methodById } from "./registry.ts";
 import { resolveLogs, type StepLog } from "./step_log.ts";
 
@@ -15,27 +14,12 @@ const rt = await testRuntime();
 // reads nothing back unless it must (GRPO reads its sampled tokens to score them, which submits them).
 Deno.test("a training step in steady state: cached bind groups, one submit, no readback but GRPO's tokens", async () => {
   const config = await loadConfig("quick", [
-    "model.image=8",
-    "model.patch=4",
-    "model.dim=16",
-    "model.heads=2",
-    "model.layers=1",
-    "model.textLength=6",
+    ...TINY_MODEL,
     "sft.batch=4",
     "grpo.batch=2",
     "grpo.generations=2",
   ]);
-  const set = quantitySet(16, config.model.image, 100, 0);
-  const data: TaskData = {
-    id: "generated",
-    taskToken: TASK_TOKENS.synthetic,
-    decimals: 0,
-    answerTokens: maxAnswerTokens(0, 100, 0),
-    labelRange: [0, 100],
-    binWidth: 1,
-    train: { ids: set.labels.map((_, i) => `${i}`), images: set.images, labels: set.labels },
-    test: { ids: [], images: { side: config.model.image, count: 0, pixels: new Uint8Array() } },
-  };
+  const data = generatedTask(16, config.model.image, 0);
   for (const [id, submits, readbacks] of [["sft", 1, 0], ["grpo-ccc", 2, 1]] as const) {
     const model = initVlm(rt, config.model, 0);
     attachLora(model, config.lora, 0);
