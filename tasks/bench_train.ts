@@ -197,7 +197,7 @@ if (import.meta.main) {
         grpoSftCostRatio: ratio,
         ...(values.profile ? { profiles } : {}),
         perRun: { trainSize, sftSeconds: sftRun, grpoSeconds: grpoRun, grpoSftCostRatio: runRatio },
-        provenance: await collectProvenance({ seeds: { bench: config.seed } }),
+        provenance: await collectProvenance({ seeds: { bench: config.seed }, adapter: gpu.info }),
       });
     }
   });
