@@ -152,6 +152,8 @@ export async function sampleBatches(
             })
           ),
         );
+        // Submitted now, so the GPU runs this batch while the next one is recorded.
+        rt.flush();
       }
       return await readTensors(rt, tokens);
     });
