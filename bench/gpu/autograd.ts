@@ -101,7 +101,12 @@ export function backward(root: Tensor, grad: Tensor): void {
       t.rt.untrack(t.grad);
       continue;
     }
-    const inputGrads = t.node.backward(g);
+    const inputs = t.node.inputs;
+    const inputGrads = t.node.backward(g, (i) => {
+      const had = grads.get(inputs[i]) ?? null;
+      grads.delete(inputs[i]);
+      return had;
+    });
     const given = inputGrads.filter((x): x is Tensor => !!x);
     if (new Set(given).size !== given.length) {
       throw new Error(`autograd: ${t.node.op}'s backward must return distinct tensors`);

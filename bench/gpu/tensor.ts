@@ -19,8 +19,13 @@ export interface GradNode {
   op: string;
   /** The inputs, in the order `backward` returns their gradients. */
   inputs: readonly Tensor[];
-  /** Gradients of the inputs given the output's gradient (null where an input needs none). */
-  backward: (grad: Tensor) => (Tensor | null)[];
+  /**
+   * Gradients of the inputs given the output's gradient (null where an input needs none). `take(i)` hands
+   * over the gradient input i has gathered so far from other consumers (null if none): an op that takes it
+   * returns input i's gradient with it added (e.g. in a matmul's epilogue, saving the separate add), and
+   * owns it.
+   */
+  backward: (grad: Tensor, take: (input: number) => Tensor | null) => (Tensor | null)[];
 }
 
 /** Number of elements of a shape. */

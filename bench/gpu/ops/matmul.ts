@@ -1397,10 +1397,27 @@ function reduceTo(full: Tensor, shape: readonly number[]): Tensor {
 }
 
 /** dop(A) contracted back to a's layout: dA = dZ·op(B)ᵀ, or op(B)·dZᵀ when A is transposed. */
-function gradA(a: Tensor, b: Tensor, dz: Tensor, transA: boolean, transB: boolean, alpha?: number): Tensor {
+function gradA(
+  a: Tensor,
+  b: Tensor,
+  dz: Tensor,
+  transA: boolean,
+  transB: boolean,
+  alpha?: number,
+  take?: () => Tensor | null,
+): Tensor {
+  const shape = transA ? matmulShape(b.shape, dz.shape, { transA: transB, transB: true }) : matmulShape(
+    dz.shape,
+    b.shape,
+    { transB: !transB },
+  );
+  // When no batch reduction follows, the gradient a has gathered from its other consumers is added in the
+  // epilogue instead of by a separate add.
+  const addend = shape.join() === a.shape.join() ? take?.() ?? undefined : undefined;
   const full = transA
-    ? matmulRaw(b, dz, { transA: transB, transB: true, alpha })
-    : matmulRaw(dz, b, { transB: !transB, alpha });
+    ? matmulRaw(b, dz, { transA: transB, transB: true, alpha, addend })
+    : matmulRaw(dz, b, { transB: !transB, alpha, addend });
+  addend?.release();
   return reduceTo(full, a.shape);
 }
 
@@ -1464,10 +1481,10 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const inputs = [a, b, ...(bias ? [bias] : []), ...(addend ? [addend] : [])];
   const recording = gradEnabled() && inputs.some((t) => t.requiresGrad);
   const { out, pre } = forward(a, b, { transA, transB, bias, addend, alpha, activation }, recording);
-  return record(out, "matmul", inputs, (g) => {
+  return record(out, "matmul", inputs, (g, take) => {
     const dz = pre ? geluBackward(pre, g) : g;
     pre?.release();
-    const dA = a.requiresGrad ? gradA(a, b, dz, transA, transB, alpha) : null;
+    const dA = a.requiresGrad ? gradA(a, b, dz, transA, transB, alpha, () => take(0)) : null;
     const dB = b.requiresGrad ? gradB(a, b, dz, transA, transB, alpha) : null;
     const dBias = bias?.requiresGrad ? columnSums(dz) : null;
     // The addend's gradient is dz itself: passed on, not copied.

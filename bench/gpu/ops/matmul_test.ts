@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { noGrad } from "../autograd.ts";
 import { numel, type Tensor, tensorFrom } from "../tensor.ts";
 import { Runtime } from "../runtime.ts";
+import { add } from "./elementwise.ts";
 import { assertClose, gradCheck, randomValues, testRuntime } from "../testing.ts";
 import {
   chooseMatmulConfig,
@@ -402,6 +403,32 @@ Deno.test("backward: fused alpha and addend, with and without bias and GELU", as
   await checkGrad([2, 3, 7], [7, 6], { alpha: -0.7, addend: true, activation: "gelu" }); // shared weight
   await checkGrad([7, 5], [6, 7], { transA: true, transB: true, alpha: 1.5, bias: true });
   await checkGrad([20, 17], [17, 18], { alpha: 0.5, addend: true, bias: true, activation: "gelu" }); // tiled
+});
+
+Deno.test("backward: an input's gradient from its other consumers is added in the epilogue", async () => {
+  // x feeds four matmuls (one with x transposed): its gradient gathers from all of them, each matmul taking
+  // what is pending as its epilogue's addend.
+  const inputs = [[5, 7], [7, 6], [6, 7], [7, 6], [5, 6]].map((shape) => ({
+    data: randomValues(numel(shape), seed++),
+    shape,
+  }));
+  const errors = await gradCheck(
+    rt,
+    inputs,
+    ([x, w1, w2, w3, w5]) => {
+      const y = add(add(matmul(x, w1), matmul(x, w2, { transB: true })), matmul(x, w3));
+      return matmul(y, matmul(x, w5, { transA: true }), { transB: true });
+    },
+    ([x, w1, w2, w3, w5]) => {
+      const a = referenceMatmul(x, [5, 7], w1, [7, 6]);
+      const b = referenceMatmul(x, [5, 7], w2, [6, 7], { transB: true });
+      const c = referenceMatmul(x, [5, 7], w3, [7, 6]);
+      const y = a.map((v, i) => v + b[i] + c[i]);
+      const z = referenceMatmul(x, [5, 7], w5, [5, 6], { transA: true });
+      return referenceMatmul(y, [5, 6], z, [7, 6], { transB: true });
+    },
+  );
+  errors.forEach((e, i) => assert.ok(e < 1e-4, `gradient ${i} error ${e}`));
 });
 
 Deno.test("backward: fused bias and GELU", async () => {
