@@ -33,6 +33,13 @@ const CONFIG: ModelConfig = {
   initStd: 0.5,
 };
 
+/** Overwrites every LoRA B factor (zero after attachLora) with `values(name, size)`, as training would. */
+function setAdapterB(model: Vlm, values: (name: string, size: number) => Float64Array): void {
+  for (const [name, t] of model.lora) {
+    if (name.endsWith(".b")) t.rt.write(t.buffer, Float32Array.from(values(name, t.size)));
+  }
+}
+
 Deno.test("generate: greedy KV-cached decoding agrees with the full teacher-forced forward", async () => {
   const rt = await testRuntime();
   for (const lora of [false, true]) {
@@ -45,11 +52,7 @@ Deno.test("generate: greedy KV-cached decoding agrees with the full teacher-forc
         { enabled: true, rank: 2, alpha: 4, targets: ["wq", "wk", "wv", "wo", "w1", "w2"] },
         5,
       );
-      for (const [name, t] of model.lora) {
-        if (name.endsWith(".b")) {
-          rt.write(t.buffer, Float32Array.from(randomValues(t.size, t.size, -0.5, 0.5)));
-        }
-      }
+      setAdapterB(model, (_, size) => randomValues(size, size, -0.5, 0.5));
     }
     await checkGenerate(rt, model, lora);
   }
@@ -111,9 +114,7 @@ Deno.test("mergeLora: folding trained adapters into the base keeps the model's o
   const base = await noGrad(() => encode(model, images, text)).toArray();
   attachLora(model, { enabled: true, rank: 3, alpha: 6, targets: ["wq", "wk", "wo", "w2"] }, 2);
   // Non-zero B factors, as after training, so the adapters change the outputs.
-  for (const [name, t] of model.lora) {
-    if (name.endsWith(".b")) rt.write(t.buffer, Float32Array.from(randomValues(t.size, name.length)));
-  }
+  setAdapterB(model, (name, size) => randomValues(size, name.length));
   const adapted = await noGrad(() => encode(model, images, text)).toArray();
   assert.ok(relativeError(adapted, base) > 1e-2);
   mergeLora(model);
@@ -128,9 +129,7 @@ Deno.test("encodeGroups: shared-prefix encoding equals the per-completion forwar
   const model = initVlm(rt, CONFIG, 11);
   attachLora(model, { enabled: true, rank: 2, alpha: 4, targets: ["wq", "wo", "w1"] }, 2);
   // Non-zero adapters, so they take part in the comparison.
-  for (const [name, t] of model.lora) {
-    if (name.endsWith(".b")) rt.write(t.buffer, Float32Array.from(randomValues(t.size, 5, -0.3, 0.3)));
-  }
+  setAdapterB(model, (_, size) => randomValues(size, 5, -0.3, 0.3));
   const B = 2, K = 3, T = CONFIG.textLength;
   const imageData = randomValues(B * 3 * 64, 4);
   const tasks = [TASK_TOKENS.synthetic, TASK_TOKENS.age];
