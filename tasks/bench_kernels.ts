@@ -13,10 +13,18 @@ import { collectProvenance } from "../bench/core/provenance.ts";
 import { type GpuBackend, openGpu } from "../bench/gpu/device.ts";
 import { measureBandwidth, measureFmaPeak, measureOverheads, timeGpu } from "../bench/gpu/measure.ts";
 import { attention } from "../bench/gpu/ops/attention.ts";
-import { MATMUL_CONFIGS, type MatmulConfigName, matmulFlops, matmulRaw } from "../bench/gpu/ops/matmul.ts";
+import {
+  MATMUL_CONFIGS,
+  type MatmulConfig,
+  type MatmulConfigName,
+  matmulFlops,
+  matmulRaw,
+  referenceMatmul,
+  type TileConfig,
+} from "../bench/gpu/ops/matmul.ts";
 import { runtimeFor } from "../bench/gpu/runtime.ts";
 import { type DType, tensorFrom } from "../bench/gpu/tensor.ts";
-import { randomValues } from "../bench/gpu/testing.ts";
+import { randomValues, relativeError } from "../bench/gpu/testing.ts";
 import { tinyBatch, type TinyConfig, tinyModel } from "../bench/gpu/tiny_transformer.ts";
 import { noGrad } from "../bench/gpu/autograd.ts";
 import { runTask, UsageError } from "./_cli.ts";
@@ -25,8 +33,10 @@ const USAGE = `usage: deno task bench:kernels [--preset cpu|gpu] [--out results.
 
   --preset cpu   sizes for the software adapter (default for bench:kernels)
   --preset gpu   sizes for a real GPU (what bench:gpu runs)
-  --only <parts> comma-separated: gemm, sweep, model, attention, train (default: all of them), and
-                 modelsweep (every tile configuration at the model's shapes; only when named)
+  --only <parts> comma-separated: gemm, sweep, model, attention, train (default: all of them), and,
+                 only when named: gemmsweep (tile candidates at the sweep size, f32 and f16, each
+                 also checked against the float64 reference) and modelsweep (every named tile
+                 configuration and the small-tile candidates at the model's shapes)
   --out <file>   also write {adapter, roofline, overheads, results} as JSON
   --gpu <impl>   deno (built-in wgpu, default) or dawn (npm:webgpu, where it loads)`;
 
@@ -40,6 +50,10 @@ interface Result {
   /** gflops / the measured FMA peak of this adapter. */
   fraction: number;
   config?: string;
+  /** The tile of a sweep candidate. */
+  tile?: TileConfig;
+  /** Relative error against the float64 reference at a small shape (sweep candidates). */
+  relError?: number;
 }
 
 /** M, N, K and optionally the transposes ("NT": B transposed, "TN": A transposed). */
@@ -106,6 +120,86 @@ const PRESETS = {
   },
 } as const;
 
+const tile = (BM: number, BN: number, BK: number, TM: number, TN: number, more: Partial<TileConfig> = {}) =>
+  ({ kind: "tile", BM, BN, BK, TM, TN, ...more }) as TileConfig;
+
+/**
+ * Tile candidates `--only gemmsweep` times at the sweep size (4096³ in the gpu preset) beside the named
+ * configurations: BK 8, L2 grouping, 16-wide thread tiles (128×256 and 256×128 workgroup tiles, or
+ * 128×128 with 128 threads), 8×8 thread tiles in smaller workgroups; with `f16: true` only for f16
+ * inputs (f16 workgroup tiles, and f16 partial sums).
+ */
+const GEMM_CANDIDATES: { label: string; config: TileConfig; f16?: boolean }[] = [
+  { label: "128x128k8", config: tile(128, 128, 8, 8, 8) },
+  { label: "128x128g8", config: tile(128, 128, 16, 8, 8, { group: 8 }) },
+  { label: "128x128k32g8", config: tile(128, 128, 32, 8, 8, { swizzle: true, group: 8 }) },
+  { label: "128x128dbg8", config: tile(128, 128, 16, 8, 8, { db: true, swizzle: true, group: 8 }) },
+  { label: "128x256", config: tile(128, 256, 16, 8, 16, { swizzle: true }) },
+  { label: "128x256k8db", config: tile(128, 256, 8, 8, 16, { db: true, swizzle: true }) },
+  { label: "128x256db", config: tile(128, 256, 16, 8, 16, { db: true, swizzle: true }) },
+  { label: "256x128", config: tile(256, 128, 16, 16, 8, { swizzle: true }) },
+  { label: "256x128k8db", config: tile(256, 128, 8, 16, 8, { db: true, swizzle: true }) },
+  { label: "128x128t8x16", config: tile(128, 128, 16, 8, 16, { swizzle: true }) },
+  { label: "128x128t8x16db", config: tile(128, 128, 16, 8, 16, { db: true, swizzle: true }) },
+  { label: "128x128t8x16k32", config: tile(128, 128, 32, 8, 16, { swizzle: true }) },
+  { label: "128x128t16x8", config: tile(128, 128, 16, 16, 8, { swizzle: true }) },
+  { label: "64x128t8x8", config: tile(64, 128, 16, 8, 8, { swizzle: true }) },
+  { label: "128x64t8x8", config: tile(128, 64, 16, 8, 8, { swizzle: true }) },
+  { label: "64x64t8x8", config: tile(64, 64, 16, 8, 8, { swizzle: true }) },
+  { label: "128x128h", config: tile(128, 128, 16, 8, 8, { half: true }), f16: true },
+  { label: "128x128k32h", config: tile(128, 128, 32, 8, 8, { swizzle: true, half: true }), f16: true },
+  {
+    label: "128x128dbh",
+    config: tile(128, 128, 16, 8, 8, { db: true, swizzle: true, half: true }),
+    f16: true,
+  },
+  { label: "128x256h", config: tile(128, 256, 16, 8, 16, { swizzle: true, half: true }), f16: true },
+  {
+    label: "128x256dbh",
+    config: tile(128, 256, 16, 8, 16, { db: true, swizzle: true, half: true }),
+    f16: true,
+  },
+  {
+    label: "128x128hs",
+    config: tile(128, 128, 16, 8, 8, { half: true, halfSums: true }),
+    f16: true,
+  },
+  {
+    label: "128x128k32hs8",
+    config: tile(128, 128, 32, 8, 8, { swizzle: true, half: true, halfSums: true, unroll: 8 }),
+    f16: true,
+  },
+  {
+    label: "128x128dbhs",
+    config: tile(128, 128, 16, 8, 8, { db: true, swizzle: true, half: true, halfSums: true }),
+    f16: true,
+  },
+  {
+    label: "128x256hs",
+    config: tile(128, 256, 16, 8, 16, { swizzle: true, half: true, halfSums: true }),
+    f16: true,
+  },
+  {
+    label: "128x256dbhs",
+    config: tile(128, 256, 16, 8, 16, { db: true, swizzle: true, half: true, halfSums: true }),
+    f16: true,
+  },
+  {
+    label: "256x128hs",
+    config: tile(256, 128, 16, 16, 8, { swizzle: true, half: true, halfSums: true }),
+    f16: true,
+  },
+];
+
+/** Small tiles `--only modelsweep` adds at the model's shapes (more workgroups for small GEMMs). */
+const SMALL_CANDIDATES: { label: string; config: TileConfig }[] = [
+  { label: "64x64t8x8", config: tile(64, 64, 16, 8, 8, { swizzle: true }) },
+  { label: "64x32", config: tile(64, 32, 16, 4, 4, { swizzle: true }) },
+  { label: "32x64", config: tile(32, 64, 16, 4, 4, { swizzle: true }) },
+  { label: "32x32", config: tile(32, 32, 16, 4, 4, { swizzle: true }) },
+  { label: "32x32k32", config: tile(32, 32, 32, 4, 4, { swizzle: true }) },
+];
+
 if (import.meta.main) {
   await runTask("bench:kernels", USAGE, async () => {
     const { values } = parseArgs({
@@ -147,14 +241,34 @@ if (import.meta.main) {
         } µs with a new bind group); readback ${overheads.readbackMs.toFixed(1)} ms`,
     );
     const results: Result[] = [];
-    const push = (r: Omit<Result, "fraction">) => {
+    const provenance = await collectProvenance({ adapter: gpu.info });
+    // The file is rewritten after every result, so a run stopped at a time limit keeps what it measured.
+    const save = () =>
+      values.out
+        ? writeJsonAtomic(values.out, {
+          adapter: {
+            description: gpu.info.description,
+            fallback: gpu.info.fallback,
+            features: gpu.info.features,
+          },
+          roofline: { fmaGflops, bandwidthGBs: bandwidth },
+          overheads,
+          provenance,
+          preset: values.preset,
+          results,
+        })
+        : Promise.resolve();
+    const push = async (r: Omit<Result, "fraction">) => {
       const full = { ...r, fraction: r.gflops / fmaGflops };
       results.push(full);
       console.log(
         `  ${r.name.padEnd(34)} ${r.dtype.padEnd(4)} ${r.ms.toFixed(3).padStart(10)} ms ${
           r.gflops.toFixed(1).padStart(9)
-        } GFLOP/s ${(full.fraction * 100).toFixed(1).padStart(5)}%`,
+        } GFLOP/s ${(full.fraction * 100).toFixed(1).padStart(5)}%${
+          r.relError !== undefined ? `  err ${r.relError.toExponential(1)}` : ""
+        }`,
       );
+      await save();
     };
 
     const gemm = async (
@@ -162,26 +276,46 @@ if (import.meta.main) {
       N: number,
       K: number,
       dtype: DType,
-      config?: MatmulConfigName,
+      config?: MatmulConfigName | { label: string; config: TileConfig },
       name = "gemm",
       trans = "NN",
       minMs: number = preset.minMs,
     ) => {
       const transA = trans[0] === "T", transB = trans[1] === "T";
+      const kernel: MatmulConfigName | MatmulConfig | undefined = typeof config === "object"
+        ? config.config
+        : config;
+      // Sweep candidates are first checked at a small shape against the float64 reference (on the
+      // f16-rounded inputs for f16), so a fast but wrong kernel shows.
+      let relError: number | undefined;
+      if (typeof config === "object") {
+        const [m, n, k] = [260, 264, 132];
+        const round = (x: Float64Array) => (dtype === "f16" ? Float64Array.from(Float16Array.from(x)) : x);
+        const ad = randomValues(m * k, 3), bd = randomValues(k * n, 4);
+        const as = transA ? [k, m] : [m, k], bs = transB ? [n, k] : [k, n];
+        const a = tensorFrom(rt, ad, as, { dtype }), b = tensorFrom(rt, bd, bs, { dtype });
+        const out = noGrad(() => matmulRaw(a, b, { config: kernel, transA, transB }));
+        relError = relativeError(
+          await out.toArray(),
+          referenceMatmul(round(ad), as, round(bd), bs, { transA, transB }),
+        );
+        for (const t of [a, b, out]) t.release();
+      }
       const a = tensorFrom(rt, randomValues(M * K, 1), transA ? [K, M] : [M, K], { dtype });
       const b = tensorFrom(rt, randomValues(K * N, 2), transB ? [N, K] : [K, N], { dtype });
       const ms = await timeGpu(
         rt,
-        () => noGrad(() => matmulRaw(a, b, { config, transA, transB }).release()),
+        () => noGrad(() => matmulRaw(a, b, { config: kernel, transA, transB }).release()),
         { minMs },
       );
-      push({
+      await push({
         name: `${name} ${M}×${N}×${K}${trans === "NN" ? "" : ` ${trans}`}`,
         dtype,
         shape: [M, N, K],
         ms,
         gflops: matmulFlops(M, N, K) / (ms * 1e6),
-        config,
+        config: typeof config === "object" ? config.label : config,
+        ...(typeof config === "object" ? { tile: config.config, relError } : {}),
       });
       a.release();
       b.release();
@@ -204,16 +338,34 @@ if (import.meta.main) {
         for (const [M, N, K, t] of preset.modelGemms) await gemm(M, N, K, dtype, undefined, "model gemm", t);
       }
     }
+    if (only?.includes("gemmsweep")) {
+      // Opt-in: the named tiles and the candidates at the sweep size, each dtype; a candidate the
+      // device cannot run (workgroup memory, threads) is reported and skipped.
+      const n = preset.sweepAt;
+      for (const dtype of dtypes) {
+        const named = (Object.keys(MATMUL_CONFIGS) as MatmulConfigName[])
+          .filter((c) => MATMUL_CONFIGS[c].kind === "tile")
+          .map((c) => ({ label: c, config: MATMUL_CONFIGS[c] as TileConfig }));
+        for (const c of [...named, ...GEMM_CANDIDATES.filter((c) => !c.f16 || dtype === "f16")]) {
+          await gemm(n, n, n, dtype, c, `gemm[${c.label}]`, "NN", preset.minMs / 2).catch((err) =>
+            console.log(`  gemm[${c.label}] ${dtype} skipped: ${err.message}`)
+          );
+        }
+      }
+    }
     if (only?.includes("modelsweep")) {
-      // Every tile configuration at the model's batch-16 shapes (opt-in: what a GPU session tunes the
-      // heuristic from; configurations a device cannot run are reported and skipped).
-      const tiles = (Object.keys(MATMUL_CONFIGS) as MatmulConfigName[]).filter((c) =>
-        MATMUL_CONFIGS[c].kind === "tile"
-      );
+      // Every named tile configuration and the small-tile candidates at the model's batch-16 shapes
+      // (opt-in: what a GPU session tunes the heuristic from).
+      const tiles = [
+        ...(Object.keys(MATMUL_CONFIGS) as MatmulConfigName[])
+          .filter((c) => MATMUL_CONFIGS[c].kind === "tile")
+          .map((c) => ({ label: c, config: MATMUL_CONFIGS[c] as TileConfig })),
+        ...SMALL_CANDIDATES,
+      ];
       for (const [M, N, K, t] of preset.modelGemms.slice(0, 6)) {
-        for (const name of tiles) {
-          await gemm(M, N, K, "f32", name, `model gemm[${name}]`, t, 100).catch((err) =>
-            console.log(`  model gemm[${name}] ${M}×${N}×${K} skipped: ${err.message}`)
+        for (const c of tiles) {
+          await gemm(M, N, K, "f32", c, `model gemm[${c.label}]`, t, 100).catch((err) =>
+            console.log(`  model gemm[${c.label}] ${M}×${N}×${K} skipped: ${err.message}`)
           );
         }
       }
@@ -231,7 +383,7 @@ if (import.meta.main) {
         },
       );
       // QKᵀ and PV over the full S×S square: an upper bound of the work the mask allows.
-      push({
+      await push({
         name: `attention B${B} H${H} S${S} Dh${Dh}`,
         dtype: "f32",
         shape,
@@ -254,7 +406,7 @@ if (import.meta.main) {
           maxIters: 200,
         },
       );
-      push({
+      await push({
         name: `train step d${c.dim} L${c.layers} S${c.seq} B${c.batch}`,
         dtype: "f32",
         shape: [c.batch, c.seq, c.dim, c.layers],
@@ -264,18 +416,7 @@ if (import.meta.main) {
     }
     console.log(`dispatches recorded: ${rt.stats.dispatches}, pipelines: ${rt.stats.pipelines}`);
     if (values.out) {
-      await writeJsonAtomic(values.out, {
-        adapter: {
-          description: gpu.info.description,
-          fallback: gpu.info.fallback,
-          features: gpu.info.features,
-        },
-        roofline: { fmaGflops, bandwidthGBs: bandwidth },
-        overheads,
-        provenance: await collectProvenance({ adapter: gpu.info }),
-        preset: values.preset,
-        results,
-      });
+      await save();
       console.log(`wrote ${values.out}`);
     }
   });

@@ -1,37 +1,46 @@
 #!/usr/bin/env bash
 # The GPU checks of the engine and training issues in one call on a lent NVIDIA machine, sized to fit a
-# 15-minute device budget (at most 9.5 minutes of commands, by the step timeouts). From the project root, after
-# `bash ../shared/device/prepare.sh` here, call the device tool with carry [".device", "node_modules"] and
+# 15-minute device budget (at most 9 minutes of commands, by the step timeouts). From the project root, after
+# `bash ../shared/device/prepare.sh` and `bash tasks/device_pack.sh` here (the npm packages, packed to fit the
+# transfer limit), call the device tool with carry [".device"], timeout_s 570 and
 #
 #   DIRBENCH_GIT_COMMIT=<commit> bash .device/remote.sh bash tasks/device_check.sh
 #
 # It writes every figure as JSON under $OUT (default out/device) and prints a summary last:
 #   kernels.json            bench:gpu (GEMM 256..8192 f32/f16, model shapes, attention, training steps, overheads)
-#   modelsweep.json         every tile configuration at the paper model's batch-16 GEMM shapes
+#   gemmsweep.json          every named tile and the tile candidates at 4096³, f32 and f16, each checked first
+#   modelsweep.json         every tile configuration and small-tile candidate at the paper model's GEMM shapes
 #   train-paper.json        bench:train --config paper with a per-kernel profile (LoRA, as the paper trains)
 #   train-paper-full16.json the paper-preset model fully fine-tuned at batch 16 (the PyTorch-eager reference)
 #   train-paper-full64.json the same at batch 64
-# A failing or timed-out step is reported and the others still run.
+#   log.txt                 everything printed
+# A failing or timed-out step is reported and the others still run; the kernel benches rewrite their file
+# after every result, so a step stopped at its limit keeps what it measured. Steps run most wanted first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-out/device}
 mkdir -p "$out"
-run=(deno run --allow-read --allow-write --allow-env --allow-sys --allow-ffi --allow-run=git)
+exec > >(tee "$out/log.txt") 2>&1
+[ -d node_modules ] || tar -xJf .device/node_modules.tar.xz
+# --cached-only: the GPU machine has no network, and node_modules holds every package the checks import.
+run=(deno run --cached-only --allow-read --allow-write --allow-env --allow-sys --allow-ffi --allow-run=git)
 step() {
   local limit=$1
   shift
-  echo "== $*"
+  echo "== $* ($(date +%T))"
   timeout "$limit" "$@" || echo "!! failed or timed out (exit $?): $*"
 }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$out/gpu.txt" 2>&1 || true
-step 240 "${run[@]}" tasks/bench_kernels.ts --preset gpu --out "$out/kernels.json"
-step 60 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only modelsweep --out "$out/modelsweep.json"
+step 150 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only gemm,model,attention,train --out "$out/kernels.json"
 # 50 timed steps: the run loop reads logs back every 50 steps (one ~11 ms wait), so the figures include it as
 # training pays it.
-step 150 "${run[@]}" tasks/bench_train.ts --config paper --steps 50 --profile --out "$out/train-paper.json"
-step 60 "${run[@]}" tasks/bench_train.ts --config paper --set lora.enabled=false --steps 100 \
+step 110 "${run[@]}" tasks/bench_train.ts --config paper --steps 50 --profile --out "$out/train-paper.json"
+step 45 "${run[@]}" tasks/bench_train.ts --config paper --set lora.enabled=false --steps 100 \
   --methods sft --out "$out/train-paper-full16.json"
-step 60 "${run[@]}" tasks/bench_train.ts --config paper --set lora.enabled=false --set sft.batch=64 \
+step 45 "${run[@]}" tasks/bench_train.ts --config paper --set lora.enabled=false --set sft.batch=64 \
   --steps 100 --methods sft --out "$out/train-paper-full64.json"
-echo "== summary ($(cat "$out/gpu.txt" 2>/dev/null))"
+step 110 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only gemmsweep --out "$out/gemmsweep.json"
+step 60 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only modelsweep --out "$out/modelsweep.json"
+echo "== summary ($(cat "$out/gpu.txt" 2>/dev/null)) ($(date +%T))"
 "${run[@]}" tasks/device_summary.ts "$out"
+sleep 1 # let tee write the last lines before the files are collected

@@ -17,6 +17,9 @@ interface KernelRow {
   shape: number[];
   ms: number;
   gflops: number;
+  config?: string;
+  tile?: { halfSums?: boolean };
+  relError?: number;
 }
 
 interface TrainRow {
@@ -92,6 +95,42 @@ export function deviceSummary(dir: string): string[] {
         `${(worst.gflops / 1000).toFixed(1)} TFLOP/s`,
         `${(peak / worst.gflops).toFixed(1)}× below the peak ${(peak / 1000).toFixed(1)} (target ≤ 2×)`,
       );
+    }
+  }
+  // The tile sweeps: the fastest correct candidate per dtype (f16 partial sums apart: they are not f32
+  // accumulation), and per model shape.
+  const sweep = readJson<{ results: KernelRow[] }>(join(dir, "gemmsweep.json"));
+  if (sweep) {
+    const correct = sweep.results.filter((r) => r.relError === undefined || r.relError < 1e-2);
+    const best = (rows: KernelRow[]) => rows.reduce((a, b) => (b.gflops > a.gflops ? b : a), rows[0]);
+    for (
+      const [what, rows, target] of [
+        ["f32", correct.filter((r) => r.dtype === "f32"), "target ≥ 40"],
+        [
+          "f16, f32 accumulation",
+          correct.filter((r) => r.dtype === "f16" && !r.tile?.halfSums),
+          "target ≥ 52",
+        ],
+        ["f16, f16 partial sums", correct.filter((r) => r.dtype === "f16" && r.tile?.halfSums), ""],
+      ] as const
+    ) {
+      if (rows.length === 0) continue;
+      const r = best([...rows]);
+      row(`sweep best ${what} (${r.config})`, `${(r.gflops / 1000).toFixed(1)} TFLOP/s`, target);
+    }
+    const wrong = sweep.results.filter((r) => r.relError !== undefined && !(r.relError < 1e-2));
+    if (wrong.length) lines.push(`  WRONG RESULTS: ${wrong.map((r) => `${r.config} ${r.dtype}`).join(", ")}`);
+  }
+  const modelSweep = readJson<{ results: KernelRow[] }>(join(dir, "modelsweep.json"));
+  if (modelSweep) {
+    const shapes = new Map<string, KernelRow[]>();
+    for (const r of modelSweep.results) {
+      const key = r.name.replace(/^model gemm\[[^\]]*\] /, "");
+      shapes.set(key, [...(shapes.get(key) ?? []), r]);
+    }
+    for (const [shape, rows] of shapes) {
+      const r = rows.reduce((a, b) => (b.gflops > a.gflops ? b : a));
+      row(`  model ${shape}: best ${r.config}`, `${(r.gflops / 1000).toFixed(1)} TFLOP/s`);
     }
   }
   const paper = readJson<TrainFile>(join(dir, "train-paper.json"));

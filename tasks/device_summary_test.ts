@@ -20,6 +20,34 @@ Deno.test("device_summary: reads the benchmark files device_check.sh writes and 
     assert.match(lines, /sampling K=4, batch 16 .*× PyTorch eager \(target ≥ 1\.5×\)/);
     const paper = JSON.parse(await Deno.readTextFile(join(dir, "train-paper.json")));
     assert.ok(lines.includes(`${paper.perRun.grpoSftCostRatio.toFixed(2)}×  target ≤ 3×`));
+    // The sweep: the fastest correct candidate per dtype; f16 partial sums apart; wrong results named.
+    const sweepRow = (config: string, dtype: string, gflops: number, relError: number, halfSums = false) => ({
+      name: `gemm[${config}] 4096×4096×4096`,
+      dtype,
+      shape: [4096, 4096, 4096],
+      ms: 1,
+      gflops,
+      config,
+      tile: { halfSums },
+      relError,
+    });
+    await Deno.writeTextFile(
+      join(dir, "gemmsweep.json"),
+      JSON.stringify({
+        results: [
+          sweepRow("a", "f32", 30000, 1e-7),
+          sweepRow("fast-but-wrong", "f32", 90000, 0.5),
+          sweepRow("b", "f32", 35000, 1e-7),
+          sweepRow("c", "f16", 31000, 1e-7),
+          sweepRow("hs", "f16", 60000, 8e-4, true),
+        ],
+      }),
+    );
+    const swept = deviceSummary(dir).join("\n");
+    assert.match(swept, /sweep best f32 \(b\) +35\.0 TFLOP\/s {2}target ≥ 40/);
+    assert.match(swept, /sweep best f16, f32 accumulation \(c\) +31\.0 TFLOP\/s {2}target ≥ 52/);
+    assert.match(swept, /sweep best f16, f16 partial sums \(hs\) +60\.0 TFLOP\/s/);
+    assert.match(swept, /WRONG RESULTS: fast-but-wrong f32/);
     // The full-fine-tune files are absent: reported, not fatal.
     assert.doesNotMatch(lines, /full fine-tune/);
   } finally {

@@ -47,7 +47,7 @@ import {
 
 /**
  * A register-blocked tile: BM×BN outputs per workgroup, BK-deep k-steps through workgroup memory, TM×TN
- * outputs per thread ((BM/TM)·(BN/TN) threads). TM and TN must be 4 or 8.
+ * outputs per thread ((BM/TM)·(BN/TN) threads). TM and TN must be 4, 8 or 16.
  */
 export interface TileConfig {
   kind: "tile";
@@ -75,6 +75,14 @@ export interface TileConfig {
   group?: number;
   /** f16 operands stay f16 in workgroup memory (half the bytes), widened to f32 for the FMAs. */
   half?: boolean;
+  /**
+   * With `half` and both operands f16: the products of each unrolled block (`unroll` k-steps) are summed
+   * in f16 (packed f16 FMAs, twice the f32 rate on NVIDIA), and each block's sums are added to f32
+   * accumulators. Not f32 accumulation: a block's partial sums round to f16 (about 1e-3 relative error
+   * at K = 4096 on random data), and values beyond ±65504 overflow. For benchmarks; never chosen by the
+   * heuristic.
+   */
+  halfSums?: boolean;
 }
 
 /**
@@ -175,7 +183,10 @@ export function configProblem(rt: Runtime, c: MatmulConfig, f16A = false, f16B =
     return null;
   }
   const { BM, BN, BK, TM, TN } = c;
-  if (![4, 8].includes(TM) || ![4, 8].includes(TN)) return `TM and TN must be 4 or 8 (got ${TM}×${TN})`;
+  if (![4, 8, 16].includes(TM) || ![4, 8, 16].includes(TN)) {
+    return `TM and TN must be 4, 8 or 16 (got ${TM}×${TN})`;
+  }
+  if (c.halfSums && !c.half) return "halfSums needs half (f16 workgroup tiles)";
   if (BM % TM || BN % TN || BK % 4 || BK <= 0 || BM <= 0 || BN <= 0) {
     return `tile ${BM}×${BN}×${BK} must be a multiple of ${TM}×${TN}×4`;
   }
@@ -451,7 +462,7 @@ function writeOne(f: KernelFlags, v: string, gm: string, gn: string): string {
 function tileProgram(c: TileConfig, f: KernelFlags): Program {
   const opts = `${c.db ? ":db" : ""}${c.swizzle ? ":sw" : ""}${c.group ? `:g${c.group}` : ""}${
     c.half ? ":h" : ""
-  }`;
+  }${c.halfSums ? ":hs" : ""}`;
   const key = `matmul:tile:${c.BM}x${c.BN}x${c.BK}:${c.TM}x${c.TN}:u${c.unroll ?? c.BK}${opts}:${
     flagsKey(f)
   }`;
@@ -617,8 +628,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   // The swizzle of k-row kk of the block (a constant when the whole step is unrolled).
   const swz = (kk: number) =>
     U < BK ? `(((kb * ${U}u + ${kk}u) / 4u * ${mult}u) & 7u)` : `${((kk >> 2) * mult) & 7}u`;
-  const wideA = tA === "f16" ? (x: string) => `vec4<f32>(${x})` : (x: string) => x;
-  const wideB = tB === "f16" ? (x: string) => `vec4<f32>(${x})` : (x: string) => x;
+  // halfSums: the block's products go to f16 partial sums h…, added to the f32 accumulators after it.
+  const halfSums = !!c.halfSums && tA === "f16" && tB === "f16";
+  const wideA = tA === "f16" && !halfSums ? (x: string) => `vec4<f32>(${x})` : (x: string) => x;
+  const wideB = tB === "f16" && !halfSums ? (x: string) => `vec4<f32>(${x})` : (x: string) => x;
+  if (halfSums) {
+    const hs: string[] = [];
+    for (let m = 0; m < TM; m++) {
+      for (let j = 0; j < TN / 4; j++) hs.push(`var h${m}_${j} = vec4<f16>(0.0);`);
+    }
+    emit(`    {\n    ${hs.join(" ")}`);
+  }
   for (let kk = 0; kk < U; kk++) {
     const body: string[] = [];
     for (let i = 0; i < TM / 4; i++) {
@@ -632,12 +652,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
     for (let i = 0; i < TM / 4; i++) {
       for (let r = 0; r < 4; r++) {
         for (let j = 0; j < TN / 4; j++) {
-          const acc = `acc${i * 4 + r}_${j}`;
-          body.push(`${acc} = fma(b${j}, vec4<f32>(a${i}.${"xyzw"[r]}), ${acc});`);
+          const acc = `${halfSums ? "h" : "acc"}${i * 4 + r}_${j}`;
+          body.push(`${acc} = fma(b${j}, vec4<${halfSums ? "f16" : "f32"}>(a${i}.${"xyzw"[r]}), ${acc});`);
         }
       }
     }
     emit(`    {\n      ${body.join("\n      ")}\n    }`);
+  }
+  if (halfSums) {
+    const adds: string[] = [];
+    for (let m = 0; m < TM; m++) {
+      for (let j = 0; j < TN / 4; j++) adds.push(`acc${m}_${j} += vec4<f32>(h${m}_${j});`);
+    }
+    emit(`    ${adds.join(" ")}\n    }`);
   }
   if (U < BK) emit(`    }`);
   if (c.db) {

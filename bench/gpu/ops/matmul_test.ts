@@ -208,6 +208,22 @@ Deno.test("forward: double buffering, swizzle and grouping, every transpose", as
   await checkForward([36, 600], [600, 40], { config, splitK: 2, biasN: 40, activation: "gelu" });
 });
 
+// Thread tiles 16 outputs tall or wide (16 vec4 accumulators per 4 rows or columns).
+const WIDE_CONFIGS: TileConfig[] = [
+  { kind: "tile", BM: 64, BN: 32, BK: 8, TM: 16, TN: 8, db: true, swizzle: true },
+  { kind: "tile", BM: 32, BN: 64, BK: 8, TM: 4, TN: 16, unroll: 4 },
+];
+
+Deno.test("forward: 16-wide thread tiles, every transpose", async () => {
+  // Between them the two cover every transpose, vec4 and scalar loads, and the epilogue.
+  for (const [i, config] of WIDE_CONFIGS.entries()) {
+    for (const o of TRANSPOSES.slice(2 * i, 2 * i + 2)) {
+      await checkForward(...shapes(68, 72, 44, o), { ...o, config });
+    }
+  }
+  await checkForward(...shapes(17, 33, 65, {}), { config: WIDE_CONFIGS[1], biasN: 33, withAddend: true });
+});
+
 Deno.test("forward: scalar loads (odd shapes) and mixed alignment, every transpose", async () => {
   for (const config of ["64x64", "gemv"] as const) {
     for (const o of TRANSPOSES) {
@@ -478,6 +494,21 @@ Deno.test({
         1e-3,
       );
     }
+    // f16 partial sums over each unrolled block (2 and 8 k-steps), f32 across blocks: K = 260 spans
+    // many blocks, so dropping the f32 accumulation or one block's sum fails the check.
+    for (
+      const [config, o] of [[{ ...OPTION_CONFIGS[1], unroll: 2 }, TRANSPOSES[0]], [
+        WIDE_CONFIGS[0],
+        TRANSPOSES[3],
+      ]] as const
+    ) {
+      const hs: TileConfig = { ...config, half: true, halfSums: true };
+      await checkForward(...shapes(68, 72, 260, o), { ...o, config: hs, dtype: "f16" }, 3e-3);
+    }
+    assert.match(
+      configProblem(rt, { ...OPTION_CONFIGS[1], halfSums: true }, true, true) ?? "",
+      /halfSums needs half/,
+    );
     await checkForward(...shapes(17, 33, 65, {}), { config: "gemv", dtype: "f16" }, 1e-3);
     await checkForward(...shapes(12, 20, 36, { transB: true }), {
       config: "gemv",
