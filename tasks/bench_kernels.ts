@@ -36,7 +36,10 @@ const USAGE = `usage: deno task bench:kernels [--preset cpu|gpu] [--out results.
   --only <parts> comma-separated: gemm, sweep, model, attention, train (default: all of them), and,
                  only when named: gemmsweep (tile candidates at the sweep size, f32 and f16, each
                  also checked against the float64 reference) and modelsweep (every named tile
-                 configuration and the small-tile candidates at the model's shapes)
+                 configuration and the small-tile candidates at the model's shapes) and
+                 splitsweep (the mid and small tiles at the model's shapes with 1, 2, 4 and 8
+                 split-K slices)
+  --candidates <labels>  comma-separated: only these gemmsweep candidates (default: all)
   --out <file>   also write {adapter, roofline, overheads, results} as JSON
   --gpu <impl>   deno (built-in wgpu, default) or dawn (npm:webgpu, where it loads)`;
 
@@ -209,6 +212,7 @@ if (import.meta.main) {
         out: { type: "string" },
         gpu: { type: "string", default: "deno" },
         only: { type: "string" },
+        candidates: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -280,6 +284,7 @@ if (import.meta.main) {
       name = "gemm",
       trans = "NN",
       minMs: number = preset.minMs,
+      splitK?: number,
     ) => {
       const transA = trans[0] === "T", transB = trans[1] === "T";
       const kernel: MatmulConfigName | MatmulConfig | undefined = typeof config === "object"
@@ -294,7 +299,7 @@ if (import.meta.main) {
         const ad = randomValues(m * k, 3), bd = randomValues(k * n, 4);
         const as = transA ? [k, m] : [m, k], bs = transB ? [n, k] : [k, n];
         const a = tensorFrom(rt, ad, as, { dtype }), b = tensorFrom(rt, bd, bs, { dtype });
-        const out = noGrad(() => matmulRaw(a, b, { config: kernel, transA, transB }));
+        const out = noGrad(() => matmulRaw(a, b, { config: kernel, transA, transB, splitK }));
         relError = relativeError(
           await out.toArray(),
           referenceMatmul(round(ad), as, round(bd), bs, { transA, transB }),
@@ -305,7 +310,7 @@ if (import.meta.main) {
       const b = tensorFrom(rt, randomValues(K * N, 2), transB ? [N, K] : [K, N], { dtype });
       const ms = await timeGpu(
         rt,
-        () => noGrad(() => matmulRaw(a, b, { config: kernel, transA, transB }).release()),
+        () => noGrad(() => matmulRaw(a, b, { config: kernel, transA, transB, splitK }).release()),
         { minMs },
       );
       await push({
@@ -346,7 +351,9 @@ if (import.meta.main) {
         const named = (Object.keys(MATMUL_CONFIGS) as MatmulConfigName[])
           .filter((c) => MATMUL_CONFIGS[c].kind === "tile")
           .map((c) => ({ label: c, config: MATMUL_CONFIGS[c] as TileConfig }));
-        for (const c of [...named, ...GEMM_CANDIDATES.filter((c) => !c.f16 || dtype === "f16")]) {
+        const chosen = values.candidates?.split(",");
+        const all = [...named, ...GEMM_CANDIDATES.filter((c) => !c.f16 || dtype === "f16")];
+        for (const c of all.filter((c) => !chosen || chosen.includes(c.label))) {
           await gemm(n, n, n, dtype, c, `gemm[${c.label}]`, "NN", preset.minMs / 2).catch((err) =>
             console.log(`  gemm[${c.label}] ${dtype} skipped: ${err.message}`)
           );
@@ -367,6 +374,33 @@ if (import.meta.main) {
           await gemm(M, N, K, "f32", c, `model gemm[${c.label}]`, t, 100).catch((err) =>
             console.log(`  model gemm[${c.label}] ${M}×${N}×${K} skipped: ${err.message}`)
           );
+        }
+      }
+    }
+    if (only?.includes("splitsweep")) {
+      // Opt-in: how far splitting K helps the latency-bound small GEMMs of the model.
+      const tiles = (["64x64", "64x32", "32x32", "128x64"] as const).map((c) => ({
+        label: c,
+        config: MATMUL_CONFIGS[c] as TileConfig,
+      }));
+      for (const [M, N, K, t] of preset.modelGemms.slice(0, 6)) {
+        for (const c of tiles) {
+          for (const split of [1, 2, 4, 8]) {
+            await gemm(
+              M,
+              N,
+              K,
+              "f32",
+              { ...c, label: `${c.label}/s${split}` },
+              `split gemm[${c.label}/s${split}]`,
+              t,
+              100,
+              split,
+            )
+              .catch((err) =>
+                console.log(`  split gemm[${c.label}/s${split}] ${M}×${N}×${K} skipped: ${err.message}`)
+              );
+          }
         }
       }
     }

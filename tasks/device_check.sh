@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU checks of the engine and training issues in one call on a lent NVIDIA machine, sized to fit a
-# 15-minute device budget (at most 9 minutes of commands, by the step timeouts). From the project root, after
+# 15-minute device budget (at most 9.5 minutes of commands, by the step timeouts). From the project root, after
 # `bash ../shared/device/prepare.sh` and `bash tasks/device_pack.sh` here (the npm packages, packed to fit the
 # transfer limit), call the device tool with carry [".device"], timeout_s 570 and
 #
@@ -10,10 +10,11 @@
 #   kernels.json            bench:gpu (GEMM 256..8192 f32/f16, model shapes, attention, training steps, overheads)
 #   gemmsweep.json          every named tile and the tile candidates at 4096³, f32 and f16, each checked first
 #   modelsweep.json         every tile configuration and small-tile candidate at the paper model's GEMM shapes
+#   splitsweep.json         the mid and small tiles at those shapes with 1, 2, 4 and 8 split-K slices
 #   train-paper.json        bench:train --config paper with a per-kernel profile (LoRA, as the paper trains)
 #   train-paper-full16.json the paper-preset model fully fine-tuned at batch 16 (the PyTorch-eager reference)
 #   train-paper-full64.json the same at batch 64
-#   log.txt                 everything printed
+#   log.txt                 everything printed (the GPU's name and driver first)
 # A failing or timed-out step is reported and the others still run; the kernel benches rewrite their file
 # after every result, so a step stopped at its limit keeps what it measured. Steps run most wanted first.
 set -uo pipefail
@@ -30,17 +31,24 @@ step() {
   echo "== $* ($(date +%T))"
   timeout "$limit" "$@" || echo "!! failed or timed out (exit $?): $*"
 }
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$out/gpu.txt" 2>&1 || true
-step 150 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only gemm,model,attention,train --out "$out/kernels.json"
+gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1)
+echo "gpu: $gpu"
+# DEVICE_STEPS picks steps (default all, in this order); GEMMSWEEP_CANDIDATES narrows the gemmsweep.
+steps=" ${DEVICE_STEPS:-kernels train full16 full64 splitsweep gemmsweep modelsweep} "
+has() { [[ "$steps" == *" $1 "* ]]; }
+has kernels && step 150 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only gemm,model,attention,train \
+  --out "$out/kernels.json"
 # 50 timed steps: the run loop reads logs back every 50 steps (one ~11 ms wait), so the figures include it as
 # training pays it.
-step 110 "${run[@]}" tasks/bench_train.ts --config paper --steps 50 --profile --out "$out/train-paper.json"
-step 45 "${run[@]}" tasks/bench_train.ts --config paper --set lora.enabled=false --steps 100 \
+has train && step 90 "${run[@]}" tasks/bench_train.ts --config paper --steps 50 --profile --out "$out/train-paper.json"
+has full16 && step 45 "${run[@]}" tasks/bench_train.ts --config paper --set lora.enabled=false --steps 100 \
   --methods sft --out "$out/train-paper-full16.json"
-step 45 "${run[@]}" tasks/bench_train.ts --config paper --set lora.enabled=false --set sft.batch=64 \
+has full64 && step 45 "${run[@]}" tasks/bench_train.ts --config paper --set lora.enabled=false --set sft.batch=64 \
   --steps 100 --methods sft --out "$out/train-paper-full64.json"
-step 110 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only gemmsweep --out "$out/gemmsweep.json"
-step 60 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only modelsweep --out "$out/modelsweep.json"
-echo "== summary ($(cat "$out/gpu.txt" 2>/dev/null)) ($(date +%T))"
+has splitsweep && step 60 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only splitsweep --out "$out/splitsweep.json"
+has gemmsweep && step 150 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only gemmsweep \
+  ${GEMMSWEEP_CANDIDATES:+--candidates "$GEMMSWEEP_CANDIDATES"} --out "$out/gemmsweep.json"
+has modelsweep && step 60 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only modelsweep --out "$out/modelsweep.json"
+echo "== summary ($gpu) ($(date +%T))"
 "${run[@]}" tasks/device_summary.ts "$out"
 sleep 1 # let tee write the last lines before the files are collected

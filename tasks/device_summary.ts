@@ -121,16 +121,17 @@ export function deviceSummary(dir: string): string[] {
     const wrong = sweep.results.filter((r) => r.relError !== undefined && !(r.relError < 1e-2));
     if (wrong.length) lines.push(`  WRONG RESULTS: ${wrong.map((r) => `${r.config} ${r.dtype}`).join(", ")}`);
   }
-  const modelSweep = readJson<{ results: KernelRow[] }>(join(dir, "modelsweep.json"));
-  if (modelSweep) {
+  for (const file of ["modelsweep.json", "splitsweep.json"]) {
+    const modelSweep = readJson<{ results: KernelRow[] }>(join(dir, file));
+    if (!modelSweep) continue;
     const shapes = new Map<string, KernelRow[]>();
     for (const r of modelSweep.results) {
-      const key = r.name.replace(/^model gemm\[[^\]]*\] /, "");
+      const key = r.name.replace(/^\w+ gemm\[[^\]]*\] /, "");
       shapes.set(key, [...(shapes.get(key) ?? []), r]);
     }
     for (const [shape, rows] of shapes) {
       const r = rows.reduce((a, b) => (b.gflops > a.gflops ? b : a));
-      row(`  model ${shape}: best ${r.config}`, `${(r.gflops / 1000).toFixed(1)} TFLOP/s`);
+      row(`  ${file.slice(0, -5)} ${shape}: best ${r.config}`, `${(r.ms * 1000).toFixed(0)} µs`);
     }
   }
   const paper = readJson<TrainFile>(join(dir, "train-paper.json"));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { scale } from "./ops/elementwise.ts";
 import { sizeClass } from "./runtime.ts";
-import { readTensors, Tensor, tensorFrom } from "./tensor.ts";
+import { full, readTensors, Tensor, tensorFrom } from "./tensor.ts";
 import { testRuntime } from "./testing.ts";
 
 const rt = await testRuntime();
@@ -94,4 +94,24 @@ Deno.test("uploads never overwrite a freed buffer that recorded commands still r
   const values = await readTensors(rt, [...scaled, ...uploaded]);
   assert.deepEqual(values.map((v) => v[0]), [2, 4, 6, 8, 5, 6, 7, 8]);
   for (const t of [...scaled, ...uploaded]) t.release();
+});
+
+Deno.test("full fills every element of every dtype on the GPU, over a reused buffer's old contents", async () => {
+  // Old contents in the buffers full() will reuse: without the fill they would show through.
+  for (const n of [5, 300_000]) tensorFrom(rt, new Float32Array(n).fill(7.5), [n]).release();
+  const cases = [
+    full(rt, [300_000], -1.25),
+    full(rt, [5], 3, "u32"),
+    full(rt, [5], -2, "i32"),
+    full(rt, [2, 3], 0.5, "f16"), // an odd number of f16 words' halves: 6 halves, 3 words
+    full(rt, [1, 5], 0, "f16"), // 5 halves: the last word is half padding
+  ];
+  const values = await readTensors(rt, cases);
+  const expected = [-1.25, 3, -2, 0.5, 0];
+  values.forEach((v, i) => {
+    assert.equal(v.length, cases[i].size);
+    assert.ok(v.every((x) => x === expected[i]), `full case ${i}: ${[...v.slice(0, 8)]}`);
+  });
+  assert.equal(full(rt, [0, 4]).size, 0);
+  for (const t of cases) t.release();
 });

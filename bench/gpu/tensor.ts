@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Runtime } from "./runtime.ts";
+import type { Program, Runtime } from "./runtime.ts";
 
 /** Element types. `f16` is storage only (kernels accumulate in f32) and needs `shader-f16`. */
 export type DType = "f32" | "f16" | "u32" | "i32";
@@ -176,7 +176,47 @@ export function tensorFrom(
   return t;
 }
 
-/** A tensor of `value` (default 0). */
+const FILL_WG = 256;
+
+const fillProgram: Program = {
+  key: "tensor:fill",
+  code: () =>
+    `struct U { n: u32, bits: u32, p0: u32, p1: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read_write> O: array<u32>;
+@compute @workgroup_size(${FILL_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * ${FILL_WG}u;
+  if (i < u.n) { O[i] = u.bits; }
+}`,
+};
+
+/** The 32-bit word that repeats `value` in `dtype` (an f16 twice). */
+function fillBits(value: number, dtype: DType): number {
+  switch (dtype) {
+    case "f32":
+      return new Uint32Array(Float32Array.of(value).buffer)[0];
+    case "f16": {
+      const h = new Uint16Array(Float16Array.of(value).buffer)[0];
+      return (h | (h << 16)) >>> 0;
+    }
+    case "u32":
+      return value >>> 0;
+    case "i32":
+      return (value | 0) >>> 0;
+  }
+}
+
+/**
+ * A tensor of `value` (default 0), filled by a kernel: no host array and no upload, which for the
+ * megabyte-sized KV caches of sampling cost more host time than the rest of a decoding batch.
+ */
 export function full(rt: Runtime, shape: readonly number[], value = 0, dtype: DType = "f32"): Tensor {
-  return tensorFrom(rt, new Array<number>(numel(shape)).fill(value), shape, { dtype });
+  const t = new Tensor(rt, shape, dtype);
+  const words = Math.ceil((numel(shape) * DTYPE_BYTES[dtype]) / 4);
+  if (words === 0) return t;
+  const groups = Math.ceil(words / FILL_WG), max = rt.gpu.limits.maxComputeWorkgroupsPerDimension;
+  const grid: [number, number] = groups <= max ? [groups, 1] : [max, Math.ceil(groups / max)];
+  rt.dispatch(fillProgram, [t.buffer], grid, Uint32Array.of(words, fillBits(value, dtype), 0, 0).buffer);
+  return t;
 }

@@ -132,6 +132,10 @@ export const MATMUL_CONFIGS = {
   "64x128": { kind: "tile", BM: 64, BN: 128, BK: 16, TM: 4, TN: 8 },
   /** Mid shapes: 64×64, BK 16, 4×4 per thread, 256 threads, 8 KiB. */
   "64x64": { kind: "tile", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
+  /** Short-K mid shapes with many columns: 64×32, BK 16, 4×4 per thread, 128 threads, 6 KiB. */
+  "64x32": { kind: "tile", BM: 64, BN: 32, BK: 16, TM: 4, TN: 4, swizzle: true },
+  /** Small outputs (fewer than 32 tiles of 64×64): 32×32, BK 16, 4×4 per thread, 64 threads, 4 KiB. */
+  "32x32": { kind: "tile", BM: 32, BN: 32, BK: 16, TM: 4, TN: 4, swizzle: true },
   /** Skinny M (GEMV-like); rows per workgroup chosen from M (at most 16). */
   "gemv": { kind: "gemv", rows: 0 },
   /** Software adapter: 8×8 outputs per invocation through texture loads, 8×8 invocations (64×64 outputs). */
@@ -229,6 +233,10 @@ const TEX_MIN_SPLIT_K = 256;
 const BIG_TILES = 1024;
 /** Shortest K for which f32 GEMMs of the 128×128 class take the double-buffered tile. */
 const DB_MIN_K = 1024;
+/** Longest K, and fewest workgroups, for which a mid-sized GEMM takes the 64×32 tile. */
+const NARROW_MAX_K = 512, NARROW_MIN_GROUPS = 256;
+/** 64×64 tiles below which a GEMM takes the 32×32 tile. */
+const SMALL_TILES = 32;
 
 /**
  * The heuristic: on the software adapter (`rt.gpu.info.fallback`) the texture kernel
@@ -273,9 +281,10 @@ function texGroups(c: TexConfig, M: number, N: number): number {
 }
 
 /**
- * The GPU heuristic: GEMV-like for M ≤ 16 (1, 4 or 16 rows per workgroup); otherwise the first of 128×128
- * and 128×64 that gives at least 128 workgroups (about one wave on a 132-SM H100/H200), counting the
- * split-K slices a single GEMM with a long K can use (see {@linkcode chooseSplitK}), else 64×64. M is
+ * The GPU heuristic: GEMV-like for M ≤ 16 (1, 4 or 16 rows per workgroup); otherwise 128×128 if it gives
+ * at least 128 workgroups (about one wave on a 132-SM H100/H200), counting the split-K slices a single
+ * GEMM with a long K can use (see {@linkcode chooseSplitK}); else 64×32 for a short K with at least 256
+ * workgroups; else 128×64 by the same rule as 128×128; else 64×64, or 32×32 below 32 tiles of 64×64. M is
  * rows per GEMM after batch folding; `batch` is the number of GEMMs in the dispatch; `f16`: both inputs
  * are f16. Configurations that do not fit the device's limits are skipped.
  *
@@ -284,6 +293,12 @@ function texGroups(c: TexConfig, M: number, N: number): number {
  * against 24.6); other f32 GEMMs with K ≥ 1024 take the double-buffered "128x128db" (27.1–28.1 against
  * 24.9–25.5 at the model shapes 4096×512×2048, 512×2048×4096, 2048×512×4096; K = 512 was 6% slower).
  * Both need 32 KiB of workgroup memory; on 16 KiB devices "128x128" remains.
+ *
+ * Below the 128×128 class, small GEMMs are bound by the latency of their k-steps rather than by FMAs, and
+ * more, smaller workgroups help (H100 sweep of the paper preset's shapes, 2026-11-26, µs per GEMM): a
+ * short K (≤ 512) with at least 256 workgroups of 64×32 takes "64x32" (1152×1024×256: 42 against 53 for
+ * "128x64"; with B transposed 45 against 56); fewer than 32 tiles of 64×64 take "32x32" (the weight
+ * gradient 256×256×1152: 39 against 47 for "64x64"). 1152×256×256 stays on "64x64" (34; 38 with "64x32").
  */
 export function chooseTiledConfig(
   rt: Runtime,
@@ -296,16 +311,21 @@ export function chooseTiledConfig(
 ): TileConfig | GemvConfig {
   if (M <= 16) return { kind: "gemv", rows: gemvRows(M, transB) };
   const maxSplit = batch === 1 ? Math.max(1, Math.floor(K / MIN_SPLIT_K)) : 1;
-  for (const name of ["128x128", "128x64"] as const) {
+  const tilesOf = (c: TileConfig) => Math.ceil(M / c.BM) * Math.ceil(N / c.BN) * batch;
+  for (const name of ["128x128", "64x32", "128x64"] as const) {
     const c = MATMUL_CONFIGS[name];
-    const tiles = Math.ceil(M / c.BM) * Math.ceil(N / c.BN) * batch;
+    const tiles = tilesOf(c);
+    if (name === "64x32") {
+      if (K <= NARROW_MAX_K && tiles >= NARROW_MIN_GROUPS) return c;
+      continue;
+    }
     if (M >= c.BM && N >= c.BN && tiles * maxSplit >= MIN_GROUPS && !configProblem(rt, c)) {
       if (name !== "128x128") return c;
       const better = tiles >= BIG_TILES ? "128x128k32" : !f16 && K >= DB_MIN_K ? "128x128db" : null;
       return better && !configProblem(rt, MATMUL_CONFIGS[better], f16, f16) ? MATMUL_CONFIGS[better] : c;
     }
   }
-  return MATMUL_CONFIGS["64x64"];
+  return tilesOf(MATMUL_CONFIGS["64x64"]) < SMALL_TILES ? MATMUL_CONFIGS["32x32"] : MATMUL_CONFIGS["64x64"];
 }
 
 /**

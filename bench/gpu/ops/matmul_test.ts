@@ -91,6 +91,8 @@ const CONFIGS: MatmulConfigName[] = [
   "128x64",
   "64x128",
   "64x64",
+  "64x32",
+  "32x32",
   "gemv",
   "tex8x8",
   "tex4x8",
@@ -125,21 +127,20 @@ Deno.test("config heuristic and limits", () => {
   assert.deepEqual(chooseMatmulConfig(gpuRt, 12, 768, 768), { kind: "gemv", rows: 4 });
   assert.deepEqual(chooseMatmulConfig(gpuRt, 12, 768, 768, 1, true), { kind: "gemv", rows: 16 });
   assert.deepEqual(chooseMatmulConfig(gpuRt, 3, 768, 768), { kind: "gemv", rows: 4 });
-  assert.equal((chooseMatmulConfig(gpuRt, 100, 100, 100) as { BM: number }).BM, 64);
+  // fewer than 32 tiles of 64×64: 32×32 (the paper model's 256×256 weight gradients)
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 100, 100, 100), MATMUL_CONFIGS["32x32"]);
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 256, 256, 1152), MATMUL_CONFIGS["32x32"]);
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 1152, 256, 256), MATMUL_CONFIGS["64x64"]);
+  // a short K with ≥ 256 workgroups of 64×32 (the paper model's MLP at batch 16), but not a long K
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 1152, 1024, 256), MATMUL_CONFIGS["64x32"]);
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 1152, 1024, 256, 1, true), MATMUL_CONFIGS["64x32"]);
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 1152, 512, 1024), MATMUL_CONFIGS["128x64"]);
   // the 128×128 class: BK-32 tile for big GEMMs, double-buffered for f32 with K ≥ 1024, else plain
   assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 4096, 512), MATMUL_CONFIGS["128x128k32"]);
   assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 4096, 4096, 1, false, true), MATMUL_CONFIGS["128x128k32"]);
   assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 512, 2048), MATMUL_CONFIGS["128x128db"]);
   assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 2048, 512), MATMUL_CONFIGS["128x128"]);
   assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 512, 2048, 1, false, true), MATMUL_CONFIGS["128x128"]);
-  assert.deepEqual(chooseMatmulConfig(gpuRt, 2048, 512, 512), {
-    kind: "tile",
-    BM: 128,
-    BN: 64,
-    BK: 16,
-    TM: 8,
-    TN: 4,
-  });
   // split-K only for single GEMMs with few tiles and a long K (weight gradients)
   assert.deepEqual(chooseMatmulConfig(gpuRt, 768, 768, 8192), MATMUL_CONFIGS["128x128db"]);
   // a device with 16 KiB of workgroup memory keeps the 16 KiB tile
