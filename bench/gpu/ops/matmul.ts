@@ -224,8 +224,13 @@ function gemvRows(M: number, transB: boolean): number {
 const TARGET_GROUPS = 256;
 /** Fewest workgroups for which a tile is chosen without split-K (about one per SM). */
 const MIN_GROUPS = 128;
-/** Smallest K-chunk of one split-K slice. */
-const MIN_SPLIT_K = 512;
+/**
+ * Smallest K-chunk of one split-K slice. 256 rather than 512 (H100 split sweep of the paper preset's
+ * shapes, 2026-11-26, µs): the weight gradients with K = 1152 ran 4 slices faster than 2 (256×256×1152
+ * on "32x32" 41 against 49, 256×1024×1152 on "128x64" 48 against 63), as did 1152×256×1024 (64×64: 52
+ * against 63); a K of 256 is not split (it ran no faster split).
+ */
+const MIN_SPLIT_K = 256;
 /** Smallest K-chunk of one split-K slice of the texture kernel. */
 const TEX_MIN_SPLIT_K = 256;
 
@@ -330,7 +335,7 @@ export function chooseTiledConfig(
 
 /**
  * Split-K slices for a single GEMM (batch 1) with a tiled configuration: when its tiles give fewer than
- * 128 workgroups, K is cut into slices of at least 512 (a multiple of BK) computed as separate
+ * 128 workgroups, K is cut into slices of at least 256 (a multiple of BK) computed as separate
  * workgroups into a scratch buffer, then summed (with the epilogue) by a second kernel; aims at about
  * 256 workgroups. 1 means no split. Typical case: weight gradients dW = Xᵀ·dY (small M·N, K = tokens).
  *
