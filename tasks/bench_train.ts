@@ -88,10 +88,13 @@ if (import.meta.main) {
       });
       // As the run loop does it: logs read back every LOG_READ_EVERY steps and at the end (which waits for
       // the GPU to finish the timed steps).
+      let hostMs = 0;
       const runSteps = async (from: number, to: number) => {
         let logs: StepLog[] = [];
         for (let i = from; i < to; i++) {
+          const h0 = performance.now();
           logs.push(await phase.step(i));
+          hostMs += performance.now() - h0;
           if (logs.length >= LOG_READ_EVERY) {
             await resolveLogs(logs);
             logs = [];
@@ -100,6 +103,7 @@ if (import.meta.main) {
         await resolveLogs(logs);
       };
       await runSteps(0, 2);
+      hostMs = 0;
       const before = { ...rt.stats };
       const t0 = performance.now();
       await runSteps(2, steps + 2);
@@ -110,6 +114,8 @@ if (import.meta.main) {
         batch: phase.samplesPerStep,
         msPerStep: ms,
         samplesPerSecond: (phase.samplesPerStep * 1000) / ms,
+        // Host time inside the step calls (recording, uploads, CPU work): near msPerStep means host-bound.
+        hostMsPerStep: hostMs / steps,
         perStep: {
           dispatches: perStep("dispatches"),
           bindGroupsCreated: perStep("bindGroups"),
@@ -121,7 +127,9 @@ if (import.meta.main) {
       console.log(
         `${id.padEnd(12)} batch ${row.batch}: ${ms.toFixed(1)} ms/step, ${
           row.samplesPerSecond.toFixed(1)
-        } samples/s; per step ${row.perStep.dispatches} dispatches (${
+        } samples/s (host ${
+          row.hostMsPerStep.toFixed(1)
+        } ms/step); per step ${row.perStep.dispatches} dispatches (${
           row.perStep.bindGroupsCreated.toFixed(1)
         } new bind groups), ${row.perStep.submits.toFixed(1)} submits, ${
           row.perStep.readbacks.toFixed(2)

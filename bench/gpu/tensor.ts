@@ -157,8 +157,9 @@ export function tensorFrom(
   }
   if (dtype === "f16" && !rt.gpu.f16) throw new RangeError("f16 tensors need the shader-f16 feature");
   const t = new Tensor(rt, shape, dtype);
+  // (writeBuffer copies the bytes at once, so a caller's Float32Array is uploaded as it is.)
   const typed = dtype === "f32"
-    ? Float32Array.from(data)
+    ? data instanceof Float32Array ? data : Float32Array.from(data)
     : dtype === "f16"
     ? Float16Array.from(data)
     : dtype === "u32"

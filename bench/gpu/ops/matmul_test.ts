@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { noGrad } from "../autograd.ts";
+import { backward, noGrad } from "../autograd.ts";
 import { numel, type Tensor, tensorFrom } from "../tensor.ts";
 import { Runtime } from "../runtime.ts";
 import { add } from "./elementwise.ts";
@@ -526,4 +526,25 @@ Deno.test({
       1e-3,
     );
   },
+});
+
+Deno.test("bias gradient: column sums in chunks on a GPU, in one pass on the software adapter", async () => {
+  // Rows 2048 (32 chunks of 64), 1000 (8 of 125) and 67 (one pass); both adapter paths.
+  for (const fallback of [false, true]) {
+    const r = new Runtime({ ...rt.gpu, info: { ...rt.gpu.info, fallback } });
+    for (const rows of [2048, 1000, 67]) {
+      const N = 20;
+      const g = randomValues(rows * N, seed++);
+      const bias = tensorFrom(r, randomValues(N, seed++), [N], { requiresGrad: true });
+      const out = matmul(
+        tensorFrom(r, randomValues(rows * 8, seed++), [rows, 8]),
+        tensorFrom(r, randomValues(8 * N, seed++), [8, N]),
+        { bias },
+      );
+      backward(out, tensorFrom(r, g, [rows, N]));
+      const expected = new Float64Array(N);
+      for (let i = 0; i < rows * N; i++) expected[i % N] += g[i];
+      assertClose(await bias.grad!.toArray(), expected, 1e-5, `rows ${rows}, fallback ${fallback}`);
+    }
+  }
 });
