@@ -44,10 +44,13 @@ const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
  * The commit of the dirbench checkout (not of the caller's working directory) and its dirty flag.
- * Without git (unavailable, not permitted, or not a checkout) the fields come from `DIRBENCH_GIT_COMMIT` and
- * `DIRBENCH_GIT_DIRTY=1` when set, else are null.
+ * `DIRBENCH_GIT_COMMIT` (with `DIRBENCH_GIT_DIRTY=1` for a dirty tree), when set, is taken over git: a copy
+ * of the tree shipped elsewhere (a GPU machine) may carry a `.git` that does not match it. Otherwise git
+ * decides; without git (unavailable, not permitted, or not a checkout) the fields are null.
  */
 export async function gitState(dir = REPO_ROOT): Promise<Provenance["git"]> {
+  const told = Deno.env.get("DIRBENCH_GIT_COMMIT");
+  if (told) return { commit: told, dirty: Deno.env.get("DIRBENCH_GIT_DIRTY") === "1" };
   try {
     const run = async (...args: string[]) => {
       const out = await new Deno.Command("git", {
@@ -63,11 +66,7 @@ export async function gitState(dir = REPO_ROOT): Promise<Provenance["git"]> {
     const status = await run("status", "--porcelain", "--untracked-files=no");
     return { commit, dirty: status !== "" };
   } catch {
-    // A copy without .git (e.g. shipped to a GPU machine) can be told its commit by the caller.
-    const commit = Deno.env.get("DIRBENCH_GIT_COMMIT");
-    return commit
-      ? { commit, dirty: Deno.env.get("DIRBENCH_GIT_DIRTY") === "1" }
-      : { commit: null, dirty: null };
+    return { commit: null, dirty: null };
   }
 }
 
