@@ -10,6 +10,7 @@ import sharp from "sharp";
 import type { PreparedDataset, Sample } from "../../datasets/format.ts";
 import { InputError } from "../core/errors.ts";
 import { progress } from "../core/progress.ts";
+import { FLAT_INDEX, grid } from "../gpu/ops/elementwise.ts";
 import type { Program, Runtime } from "../gpu/runtime.ts";
 import { Tensor, tensorFrom } from "../gpu/tensor.ts";
 
@@ -71,7 +72,7 @@ const toFloatProgram: Program = {
 @group(0) @binding(3) var<storage, read_write> O: array<f32>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * 256u;
+  ${FLAT_INDEX}
   if (i >= u.n) { return; }
   // Output (b, c, p) of [B, 3, side²] reads byte p·3 + c of image b (HWC).
   let per = 3u * u.plane;
@@ -104,11 +105,10 @@ export function imageBatch(rt: Runtime, set: ImageSet, indices: readonly number[
   }
   const words = new Tensor(rt, [bytes.length / 4], "u32");
   rt.write(words.buffer, bytes);
-  const groups = Math.ceil(n / 256), max = rt.gpu.limits.maxComputeWorkgroupsPerDimension;
   rt.dispatch(
     toFloatProgram,
     [words.buffer, table.buffer, out.buffer],
-    groups <= max ? [groups, 1] : [max, Math.ceil(groups / max)],
+    grid(n, rt),
     Uint32Array.of(n, plane, 0, 0).buffer,
   );
   words.release();
