@@ -194,14 +194,20 @@ const GEMM_CANDIDATES: { label: string; config: TileConfig; f16?: boolean }[] = 
   },
 ];
 
-/** Small tiles `--only modelsweep` adds at the model's shapes (more workgroups for small GEMMs). */
+/**
+ * Small tiles `--only modelsweep` adds at the model's shapes to the named ones (which include "64x32" and
+ * "32x32"): more workgroups for small GEMMs.
+ */
 const SMALL_CANDIDATES: { label: string; config: TileConfig }[] = [
-  { label: "64x64t8x8", config: tile(64, 64, 16, 8, 8, { swizzle: true }) },
-  { label: "64x32", config: tile(64, 32, 16, 4, 4, { swizzle: true }) },
+  GEMM_CANDIDATES.find((c) => c.label === "64x64t8x8")!,
   { label: "32x64", config: tile(32, 64, 16, 4, 4, { swizzle: true }) },
-  { label: "32x32", config: tile(32, 32, 16, 4, 4, { swizzle: true }) },
   { label: "32x32k32", config: tile(32, 32, 32, 4, 4, { swizzle: true }) },
 ];
+
+/** The named tile configurations, labelled as the sweeps label candidates. */
+const NAMED_TILES = (Object.keys(MATMUL_CONFIGS) as MatmulConfigName[])
+  .filter((c) => MATMUL_CONFIGS[c].kind === "tile")
+  .map((c) => ({ label: c, config: MATMUL_CONFIGS[c] as TileConfig }));
 
 if (import.meta.main) {
   await runTask("bench:kernels", USAGE, async () => {
@@ -348,11 +354,8 @@ if (import.meta.main) {
       // device cannot run (workgroup memory, threads) is reported and skipped.
       const n = preset.sweepAt;
       for (const dtype of dtypes) {
-        const named = (Object.keys(MATMUL_CONFIGS) as MatmulConfigName[])
-          .filter((c) => MATMUL_CONFIGS[c].kind === "tile")
-          .map((c) => ({ label: c, config: MATMUL_CONFIGS[c] as TileConfig }));
         const chosen = values.candidates?.split(",");
-        const all = [...named, ...GEMM_CANDIDATES.filter((c) => !c.f16 || dtype === "f16")];
+        const all = [...NAMED_TILES, ...GEMM_CANDIDATES.filter((c) => !c.f16 || dtype === "f16")];
         for (const c of all.filter((c) => !chosen || chosen.includes(c.label))) {
           await gemm(n, n, n, dtype, c, `gemm[${c.label}]`, "NN", preset.minMs / 2).catch((err) =>
             console.log(`  gemm[${c.label}] ${dtype} skipped: ${err.message}`)
@@ -363,12 +366,7 @@ if (import.meta.main) {
     if (only?.includes("modelsweep")) {
       // Every named tile configuration and the small-tile candidates at the model's batch-16 shapes
       // (opt-in: what a GPU session tunes the heuristic from).
-      const tiles = [
-        ...(Object.keys(MATMUL_CONFIGS) as MatmulConfigName[])
-          .filter((c) => MATMUL_CONFIGS[c].kind === "tile")
-          .map((c) => ({ label: c, config: MATMUL_CONFIGS[c] as TileConfig })),
-        ...SMALL_CANDIDATES,
-      ];
+      const tiles = [...NAMED_TILES, ...SMALL_CANDIDATES];
       for (const [M, N, K, t] of preset.modelGemms.slice(0, 6)) {
         for (const c of tiles) {
           await gemm(M, N, K, "f32", c, `model gemm[${c.label}]`, t, 100).catch((err) =>

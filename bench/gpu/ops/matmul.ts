@@ -317,20 +317,17 @@ export function chooseTiledConfig(
   if (M <= 16) return { kind: "gemv", rows: gemvRows(M, transB) };
   const maxSplit = batch === 1 ? Math.max(1, Math.floor(K / MIN_SPLIT_K)) : 1;
   const tilesOf = (c: TileConfig) => Math.ceil(M / c.BM) * Math.ceil(N / c.BN) * batch;
-  for (const name of ["128x128", "64x32", "128x64"] as const) {
-    const c = MATMUL_CONFIGS[name];
-    const tiles = tilesOf(c);
-    if (name === "64x32") {
-      if (K <= NARROW_MAX_K && tiles >= NARROW_MIN_GROUPS) return c;
-      continue;
-    }
-    if (M >= c.BM && N >= c.BN && tiles * maxSplit >= MIN_GROUPS && !configProblem(rt, c)) {
-      if (name !== "128x128") return c;
-      const better = tiles >= BIG_TILES ? "128x128k32" : !f16 && K >= DB_MIN_K ? "128x128db" : null;
-      return better && !configProblem(rt, MATMUL_CONFIGS[better], f16, f16) ? MATMUL_CONFIGS[better] : c;
-    }
+  // A big tile fills about one wave, counting the split-K slices a long K can use.
+  const fills = (c: TileConfig) =>
+    M >= c.BM && N >= c.BN && tilesOf(c) * maxSplit >= MIN_GROUPS && !configProblem(rt, c);
+  const { "128x128": big, "64x32": narrow, "128x64": wide, "64x64": mid, "32x32": small } = MATMUL_CONFIGS;
+  if (fills(big)) {
+    const better = tilesOf(big) >= BIG_TILES ? "128x128k32" : !f16 && K >= DB_MIN_K ? "128x128db" : null;
+    return better && !configProblem(rt, MATMUL_CONFIGS[better], f16, f16) ? MATMUL_CONFIGS[better] : big;
   }
-  return tilesOf(MATMUL_CONFIGS["64x64"]) < SMALL_TILES ? MATMUL_CONFIGS["32x32"] : MATMUL_CONFIGS["64x64"];
+  if (K <= NARROW_MAX_K && tilesOf(narrow) >= NARROW_MIN_GROUPS) return narrow;
+  if (fills(wide)) return wide;
+  return tilesOf(mid) < SMALL_TILES ? small : mid;
 }
 
 /**
