@@ -11,7 +11,13 @@ import { parseArgs } from "node:util";
 import { writeJsonAtomic } from "../bench/core/fs.ts";
 import { collectProvenance } from "../bench/core/provenance.ts";
 import { type GpuBackend, openGpu } from "../bench/gpu/device.ts";
-import { measureBandwidth, measureFmaPeak, measureOverheads, timeGpu } from "../bench/gpu/measure.ts";
+import {
+  measureBandwidth,
+  measureFmaPeak,
+  measureOverheads,
+  timeGpu,
+  timeKernels,
+} from "../bench/gpu/measure.ts";
 import { attention } from "../bench/gpu/ops/attention.ts";
 import {
   MATMUL_CONFIGS,
@@ -36,9 +42,10 @@ const USAGE = `usage: deno task bench:kernels [--preset cpu|gpu] [--out results.
   --only <parts> comma-separated: gemm, sweep, model, attention, train (default: all of them), and,
                  only when named: gemmsweep (tile candidates at the sweep size, f32 and f16, each
                  also checked against the float64 reference) and modelsweep (every named tile
-                 configuration and the small-tile candidates at the model's shapes) and
-                 splitsweep (the mid and small tiles at the model's shapes with 1, 2, 4 and 8
-                 split-K slices)
+                 configuration and the small-tile and k-group candidates at the model's shapes) and
+                 splitsweep (the mid and small tiles, and two k-group tiles, at the model's shapes
+                 with 1, 2, 4 and 8 split-K slices); model shapes and these sweeps also report the
+                 kernels' own time from timestamp queries where the adapter has them
   --candidates <labels>  comma-separated: only these gemmsweep candidates (default: all)
   --out <file>   also write {adapter, roofline, overheads, results} as JSON
   --gpu <impl>   deno (built-in wgpu, default) or dawn (npm:webgpu, where it loads)`;
@@ -57,6 +64,14 @@ interface Result {
   tile?: TileConfig;
   /** Relative error against the float64 reference at a small shape (sweep candidates). */
   relError?: number;
+  /**
+   * The kernels' own GPU time per call from timestamp queries (model shapes and sweeps, where the adapter
+   * has them): `ms` is wall time per call of back-to-back calls, which for small GEMMs includes the host's
+   * recording; `kernelMs` is what the dispatches themselves took.
+   */
+  kernelMs?: number;
+  /** GFLOP/s at `kernelMs`. */
+  kernelGflops?: number;
 }
 
 /** M, N, K and optionally the transposes ("NT": B transposed, "TN": A transposed). */
@@ -195,13 +210,26 @@ const GEMM_CANDIDATES: { label: string; config: TileConfig; f16?: boolean }[] = 
 ];
 
 /**
+ * In-workgroup split-K candidates (`kgroups` groups of threads per output tile): the small and mid tiles
+ * with 2 or 4 times the threads, each group over every 2nd or 4th k-step.
+ */
+const KGROUP_CANDIDATES: { label: string; config: TileConfig }[] = [
+  { label: "32x32kg2", config: tile(32, 32, 16, 4, 4, { swizzle: true, kgroups: 2 }) },
+  { label: "32x32kg4", config: tile(32, 32, 16, 4, 4, { swizzle: true, kgroups: 4 }) },
+  { label: "64x32kg4", config: tile(64, 32, 16, 4, 4, { swizzle: true, kgroups: 4 }) },
+  { label: "64x64kg2", config: tile(64, 64, 16, 4, 4, { kgroups: 2 }) },
+  { label: "64x64kg4", config: tile(64, 64, 16, 4, 4, { kgroups: 4 }) },
+];
+
+/**
  * Small tiles `--only modelsweep` adds at the model's shapes to the named ones (which include "64x32" and
- * "32x32"): more workgroups for small GEMMs.
+ * "32x32"): more workgroups for small GEMMs, and the k-group tiles.
  */
 const SMALL_CANDIDATES: { label: string; config: TileConfig }[] = [
   GEMM_CANDIDATES.find((c) => c.label === "64x64t8x8")!,
   { label: "32x64", config: tile(32, 64, 16, 4, 4, { swizzle: true }) },
   { label: "32x32k32", config: tile(32, 32, 32, 4, 4, { swizzle: true }) },
+  ...KGROUP_CANDIDATES,
 ];
 
 /** The named tile configurations, labelled as the sweeps label candidates. */
@@ -275,8 +303,10 @@ if (import.meta.main) {
         `  ${r.name.padEnd(34)} ${r.dtype.padEnd(4)} ${r.ms.toFixed(3).padStart(10)} ms ${
           r.gflops.toFixed(1).padStart(9)
         } GFLOP/s ${(full.fraction * 100).toFixed(1).padStart(5)}%${
-          r.relError !== undefined ? `  err ${r.relError.toExponential(1)}` : ""
-        }`,
+          r.kernelMs !== undefined
+            ? `  kernels ${(r.kernelMs * 1000).toFixed(1)} µs, ${r.kernelGflops!.toFixed(1)} GFLOP/s`
+            : ""
+        }${r.relError !== undefined ? `  err ${r.relError.toExponential(1)}` : ""}`,
       );
       await save();
     };
@@ -291,6 +321,7 @@ if (import.meta.main) {
       trans = "NN",
       minMs: number = preset.minMs,
       splitK?: number,
+      kernelTimes = false,
     ) => {
       const transA = trans[0] === "T", transB = trans[1] === "T";
       const kernel: MatmulConfigName | MatmulConfig | undefined = typeof config === "object"
@@ -314,11 +345,12 @@ if (import.meta.main) {
       }
       const a = tensorFrom(rt, randomValues(M * K, 1), transA ? [K, M] : [M, K], { dtype });
       const b = tensorFrom(rt, randomValues(K * N, 2), transB ? [N, K] : [K, N], { dtype });
-      const ms = await timeGpu(
-        rt,
-        () => noGrad(() => matmulRaw(a, b, { config: kernel, transA, transB, splitK }).release()),
-        { minMs },
-      );
+      const call = () => noGrad(() => matmulRaw(a, b, { config: kernel, transA, transB, splitK }).release());
+      const ms = await timeGpu(rt, call, { minMs });
+      // About minMs / 4 of GPU work, 3 to 50 calls.
+      const kernelMs = kernelTimes
+        ? await timeKernels(rt, call, Math.max(3, Math.min(50, Math.round(minMs / 4 / ms))))
+        : null;
       await push({
         name: `${name} ${M}×${N}×${K}${trans === "NN" ? "" : ` ${trans}`}`,
         dtype,
@@ -327,6 +359,7 @@ if (import.meta.main) {
         gflops: matmulFlops(M, N, K) / (ms * 1e6),
         config: typeof config === "object" ? config.label : config,
         ...(typeof config === "object" ? { tile: config.config, relError } : {}),
+        ...(kernelMs !== null ? { kernelMs, kernelGflops: matmulFlops(M, N, K) / (kernelMs * 1e6) } : {}),
       });
       a.release();
       b.release();
@@ -346,7 +379,9 @@ if (import.meta.main) {
     }
     if (want("model")) {
       for (const dtype of dtypes) {
-        for (const [M, N, K, t] of preset.modelGemms) await gemm(M, N, K, dtype, undefined, "model gemm", t);
+        for (const [M, N, K, t] of preset.modelGemms) {
+          await gemm(M, N, K, dtype, undefined, "model gemm", t, preset.minMs, undefined, true);
+        }
       }
     }
     if (only?.includes("gemmsweep")) {
@@ -369,7 +404,7 @@ if (import.meta.main) {
       const tiles = [...NAMED_TILES, ...SMALL_CANDIDATES];
       for (const [M, N, K, t] of preset.modelGemms.slice(0, 6)) {
         for (const c of tiles) {
-          await gemm(M, N, K, "f32", c, `model gemm[${c.label}]`, t, 100).catch((err) =>
+          await gemm(M, N, K, "f32", c, `model gemm[${c.label}]`, t, 100, undefined, true).catch((err) =>
             console.log(`  model gemm[${c.label}] ${M}×${N}×${K} skipped: ${err.message}`)
           );
         }
@@ -377,10 +412,13 @@ if (import.meta.main) {
     }
     if (only?.includes("splitsweep")) {
       // Opt-in: how far splitting K helps the latency-bound small GEMMs of the model.
-      const tiles = (["64x64", "64x32", "32x32", "128x64"] as const).map((c) => ({
-        label: c,
-        config: MATMUL_CONFIGS[c] as TileConfig,
-      }));
+      const tiles = [
+        ...(["64x64", "64x32", "32x32", "128x64"] as const).map((c) => ({
+          label: c,
+          config: MATMUL_CONFIGS[c] as TileConfig,
+        })),
+        ...KGROUP_CANDIDATES.filter((c) => c.label === "32x32kg4" || c.label === "64x64kg2"),
+      ];
       for (const [M, N, K, t] of preset.modelGemms.slice(0, 6)) {
         for (const c of tiles) {
           for (const split of [1, 2, 4, 8]) {
@@ -394,6 +432,7 @@ if (import.meta.main) {
               t,
               100,
               split,
+              true,
             )
               .catch((err) =>
                 console.log(`  split gemm[${c.label}/s${split}] ${M}×${N}×${K} skipped: ${err.message}`)

@@ -48,6 +48,33 @@ Deno.test("device_summary: reads the benchmark files device_check.sh writes and 
     assert.match(swept, /sweep best f16, f32 accumulation \(c\) +31\.0 TFLOP\/s {2}target ≥ 52/);
     assert.match(swept, /sweep best f16, f16 partial sums \(hs\) +60\.0 TFLOP\/s/);
     assert.match(swept, /WRONG RESULTS: fast-but-wrong f32/);
+    // Kernel times (timestamps): the slowest model shape by them, and the best sweep tile by them, which
+    // may differ from the best by wall time.
+    const kernels = JSON.parse(await Deno.readTextFile(join(dir, "kernels.json")));
+    for (const r of kernels.results) {
+      if (r.name.startsWith("model gemm ")) {
+        r.kernelMs = r.ms / 2;
+        r.kernelGflops = r.gflops * 2;
+      }
+    }
+    await Deno.writeTextFile(join(dir, "kernels.json"), JSON.stringify(kernels));
+    const modelRow = (config: string, ms: number, kernelMs: number) => ({
+      name: `model gemm[${config}] 1152×256×256`,
+      dtype: "f32",
+      shape: [1152, 256, 256],
+      ms,
+      gflops: 151 / ms,
+      config,
+      kernelMs,
+    });
+    await Deno.writeTextFile(
+      join(dir, "modelsweep.json"),
+      JSON.stringify({ results: [modelRow("wall", 0.03, 0.02), modelRow("kernel", 0.04, 0.008)] }),
+    );
+    const timed = deviceSummary(dir).join("\n");
+    assert.match(timed, /by kernel time, slowest \(4096×512×32\) +6\.0 TFLOP\/s {2}5\.7× below the peak/);
+    assert.match(timed, /modelsweep 1152×256×256: best wall +30 µs/);
+    assert.match(timed, /by kernel time: kernel +8\.0 µs/);
     // The full-fine-tune files are absent: reported, not fatal.
     assert.doesNotMatch(lines, /full fine-tune/);
   } finally {

@@ -44,6 +44,23 @@ export async function timeGpu(
   }
 }
 
+/**
+ * GPU milliseconds per call of `record`, from timestamp queries: each dispatch runs in a pass of its own
+ * and the call's time is the sum of its dispatches' pass times (a split-K GEMM: both kernels), averaged
+ * over `iters` calls after one warm-up. Unlike {@linkcode timeGpu} it leaves out the host's recording
+ * time and the gaps between dispatches, so for small kernels it shows what the kernel itself costs.
+ * Null when the adapter lacks `timestamp-query`.
+ */
+export async function timeKernels(rt: Runtime, record: () => void, iters: number): Promise<number | null> {
+  if (!rt.gpu.timestamps) return null;
+  record();
+  await sync(rt);
+  rt.startProfile();
+  for (let i = 0; i < iters; i++) record();
+  const kernels = await rt.stopProfile();
+  return kernels.reduce((sum, k) => sum + k.ms, 0) / iters;
+}
+
 const FMA_WG = 256;
 /** Independent vec4 FMA chains per thread and iterations per chain of the FMA probe. */
 const CHAINS = 8, FMA_ITERS = 256;

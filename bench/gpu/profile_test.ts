@@ -3,6 +3,8 @@ import { matmul } from "./ops/matmul.ts";
 import { gelu } from "./ops/elementwise.ts";
 import { tensorFrom } from "./tensor.ts";
 import { randomValues, testRuntime } from "./testing.ts";
+import { timeKernels } from "./measure.ts";
+import { Runtime } from "./runtime.ts";
 
 Deno.test("profile: every dispatch is timed and charged to its shader key", async (t) => {
   const rt = await testRuntime();
@@ -30,4 +32,26 @@ Deno.test("profile: every dispatch is timed and charged to its shader key", asyn
   // Values are unaffected by the timing passes.
   assert.equal((await out.toArray()).length, 64 * 32);
   await assert.rejects(() => rt.stopProfile(), /no profile/);
+});
+
+Deno.test("timeKernels: the dispatches' own time per call, or null without timestamps", async () => {
+  const rt = await testRuntime();
+  const x = tensorFrom(rt, randomValues(4096, 3), [64, 64]);
+  const plain = new Runtime({ ...rt.gpu, timestamps: false });
+  assert.equal(await timeKernels(plain, () => {}, 3), null);
+  if (!rt.gpu.timestamps) return;
+  let calls = 0;
+  const before = rt.stats.dispatches;
+  const ms = await timeKernels(rt, () => {
+    calls++;
+    const y = gelu(x);
+    gelu(y).release();
+    y.release();
+  }, 4);
+  assert.equal(calls, 5); // one warm-up, then the timed calls
+  assert.equal(rt.stats.dispatches - before, 10);
+  assert.ok(ms !== null && ms > 0 && Number.isFinite(ms), `kernel time ${ms}`);
+  // A call that dispatches nothing costs no kernel time.
+  assert.equal(await timeKernels(rt, () => {}, 3), 0);
+  x.release();
 });

@@ -83,6 +83,15 @@ export interface TileConfig {
    * heuristic.
    */
   halfSums?: boolean;
+  /**
+   * In-workgroup split-K: `kgroups` groups of (BM/TM)·(BN/TN) threads share one output tile, group g
+   * taking k-steps g, g + kgroups, …, each through its own workgroup tiles; the groups' sums are then
+   * added in workgroup memory (group 0 first, then 1, …) and group 0 writes the tile. For GEMMs whose
+   * output has few tiles and a long K (weight gradients): more threads in flight and fewer k-steps per
+   * thread, in one dispatch (split-K across workgroups needs a scratch buffer and a second dispatch).
+   * Default 1; not with `db`.
+   */
+  kgroups?: number;
 }
 
 /**
@@ -159,13 +168,15 @@ export function configWorkgroupBytes(c: MatmulConfig, f16A = false, f16B = false
   if (c.kind === "tex") return 0;
   if (c.kind !== "tile") return GEMV_THREADS * Math.max(16 * Math.min(rows, GEMV_NFAST_ROUND), 4 * rows);
   const ea = c.half && f16A ? 2 : 4, eb = c.half && f16B ? 2 : 4;
-  return c.BK * (c.BM * ea + c.BN * eb) * (c.db ? 2 : 1);
+  const groups = c.kgroups ?? 1;
+  // With k-groups: each group's tiles, plus one f32 output tile for adding the groups' sums.
+  return c.BK * (c.BM * ea + c.BN * eb) * (c.db ? 2 : 1) * groups + (groups > 1 ? c.BM * c.BN * 4 : 0);
 }
 
 /** Threads per workgroup of a configuration. */
 export function configThreads(c: MatmulConfig): number {
   if (c.kind === "tex") return c.WX * c.WY;
-  return c.kind === "tile" ? (c.BM / c.TM) * (c.BN / c.TN) : GEMV_THREADS;
+  return c.kind === "tile" ? (c.BM / c.TM) * (c.BN / c.TN) * (c.kgroups ?? 1) : GEMV_THREADS;
 }
 
 /** Why a configuration cannot run on this device (or is malformed), or null when it can. */
@@ -196,6 +207,11 @@ export function configProblem(rt: Runtime, c: MatmulConfig, f16A = false, f16B =
   }
   const U = c.unroll ?? BK;
   if (!Number.isInteger(U) || U <= 0 || BK % U) return `unroll ${U} must divide BK ${BK}`;
+  const kgroups = c.kgroups ?? 1;
+  if (!Number.isInteger(kgroups) || kgroups < 1 || kgroups > 8) {
+    return `kgroups ${kgroups} must be an integer from 1 to 8`;
+  }
+  if (kgroups > 1 && c.db) return "kgroups does not combine with db";
   const threads = configThreads(c);
   if (threads > rt.gpu.limits.maxComputeInvocationsPerWorkgroup) {
     return `${threads} threads exceed maxComputeInvocationsPerWorkgroup ${rt.gpu.limits.maxComputeInvocationsPerWorkgroup}`;
@@ -484,7 +500,7 @@ function writeOne(f: KernelFlags, v: string, gm: string, gn: string): string {
 function tileProgram(c: TileConfig, f: KernelFlags): Program {
   const opts = `${c.db ? ":db" : ""}${c.swizzle ? ":sw" : ""}${c.group ? `:g${c.group}` : ""}${
     c.half ? ":h" : ""
-  }${c.halfSums ? ":hs" : ""}`;
+  }${c.halfSums ? ":hs" : ""}${(c.kgroups ?? 1) > 1 ? `:kg${c.kgroups}` : ""}`;
   const key = `matmul:tile:${c.BM}x${c.BN}x${c.BK}:${c.TM}x${c.TN}:u${c.unroll ?? c.BK}${opts}:${
     flagsKey(f)
   }`;
@@ -497,6 +513,9 @@ function tileWgsl(c: TileConfig, f: KernelFlags): string {
   const MA = BM / 4, NB = BN / 4; // vec4s per k-row of the workgroup tiles
   const QN = BK / 4; // k quads per slice
   const bufs = c.db ? 2 : 1;
+  // k-groups: group kg's tiles start at kg times one group's tiles (GA, GB vec4s).
+  const KG = c.kgroups ?? 1;
+  const GA = bufs * BK * MA, GB = bufs * BK * NB;
   const { decl, batch } = header(f);
   const out: string[] = [];
   const emit = (s: string) => out.push(s);
@@ -590,14 +609,23 @@ function tileWgsl(c: TileConfig, f: KernelFlags): string {
   const grouped = c.group && c.group > 1;
 
   emit(`${decl}
-var<workgroup> As: array<vec4<${tA}>, ${bufs * BK * MA}>;
-var<workgroup> Bs: array<vec4<${tB}>, ${bufs * BK * NB}>;
+var<workgroup> As: array<vec4<${tA}>, ${KG * GA}>;
+var<workgroup> Bs: array<vec4<${tB}>, ${KG * GB}>;${
+    KG > 1 ? `\nvar<workgroup> Red: array<vec4<f32>, ${(BM * BN) / 4}>;` : ""
+  }
 
-@compute @workgroup_size(${NT})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32${
+@compute @workgroup_size(${NT * KG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) ${KG > 1 ? "lid" : "tid"}: u32${
     grouped ? ", @builtin(num_workgroups) nwg: vec3u" : ""
   }) {
   ${batch}`);
+  if (KG > 1) {
+    // tid: the thread within its k-group; gA, gB: the group's workgroup tiles.
+    emit(`  let tid = lid % ${NT}u;
+  let kg = lid / ${NT}u;
+  let gA = kg * ${GA}u;
+  let gB = kg * ${GB}u;`);
+  }
   if (grouped) {
     // Strips of G tile rows: consecutive workgroups cover G rows of one tile column, then the next column.
     emit(`  let gsz = ${c.group}u * nwg.x;
@@ -616,11 +644,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   for (let m = 0; m < TM; m++) {
     for (let j = 0; j < TN / 4; j++) emit(`  var acc${m}_${j} = vec4<f32>(0.0);`);
   }
+  // With k-groups, group kg's iteration t covers k-step t·KG + kg; every group runs the same iterations
+  // (the barriers need it), and a k-step past the end loads zeros (the loads check k < kEnd).
   emit(`  let kBegin = ${f.split ? "z * u.kc" : "0u"};
   let kEnd = ${f.split ? "min(u.K, kBegin + u.kc)" : "u.K"};
-  let nt = (kEnd - kBegin + ${BK - 1}u) / ${BK}u;`);
-  for (const s of [...sa.load("kBegin"), ...sb.load("kBegin")]) emit(`  ${s}`);
-  const next = `kBegin + (t + 1u) * ${BK}u`;
+  let nt = (kEnd - kBegin + ${BK * KG - 1}u) / ${BK * KG}u;`);
+  const first = KG > 1 ? `kBegin + kg * ${BK}u` : "kBegin";
+  for (const s of [...sa.load(first), ...sb.load(first)]) emit(`  ${s}`);
+  const next = KG > 1 ? `kBegin + ((t + 1u) * ${KG}u + kg) * ${BK}u` : `kBegin + (t + 1u) * ${BK}u`;
+  // Store offsets of the (single-buffered) tiles: the group's own with k-groups.
+  const soA = KG > 1 ? "gA + " : "", soB = KG > 1 ? "gB + " : "";
   if (c.db) {
     // Slice t lives in buffer t & 1. Iteration t: barrier (slice t stored, slice t − 1 consumed by all),
     // prefetch t + 1 into registers, compute t, store t + 1 into the other buffer.
@@ -635,7 +668,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   } else {
     emit(`  for (var t = 0u; t < nt; t++) {
     workgroupBarrier();`);
-    for (const s of [...sa.store(""), ...sb.store("")]) emit(`    ${s}`);
+    for (const s of [...sa.store(soA), ...sb.store(soB)]) emit(`    ${s}`);
     emit(`    workgroupBarrier();
     if (t + 1u < nt) {`);
     for (const s of [...sa.load(next), ...sb.load(next)]) emit(`      ${s}`);
@@ -645,7 +678,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   // per k. With U < BK a loop of constant trip count BK/U runs the unrolled blocks.
   const U = c.unroll ?? BK;
   if (U < BK) emit(`    for (var kb = 0u; kb < ${BK / U}u; kb++) {`);
-  const oA = c.db ? "oA + " : "", oB = c.db ? "oB + " : "";
+  const oA = c.db ? "oA + " : soA, oB = c.db ? "oB + " : soB;
   const kbA = U < BK ? `kb * ${U * MA}u + ` : "", kbB = U < BK ? `kb * ${U * NB}u + ` : "";
   // The swizzle of k-row kk of the block (a constant when the whole step is unrolled).
   const swz = (kk: number) =>
@@ -696,6 +729,23 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
     emit(`    }`);
   }
   emit(`  }`);
+  if (KG > 1) {
+    // Group r's sums go through Red to group 0, one group at a time (a fixed order of additions).
+    const slot = (m: number, j: number) => `${(m * (TN / 4) + j) * NT}u + tid`;
+    const accs: [number, number][] = [];
+    for (let m = 0; m < TM; m++) for (let j = 0; j < TN / 4; j++) accs.push([m, j]);
+    emit(`  for (var r = 1u; r < ${KG}u; r++) {
+    workgroupBarrier();
+    if (kg == r) {
+      ${accs.map(([m, j]) => `Red[${slot(m, j)}] = acc${m}_${j};`).join(" ")}
+    }
+    workgroupBarrier();
+    if (kg == 0u) {
+      ${accs.map(([m, j]) => `acc${m}_${j} += Red[${slot(m, j)}];`).join(" ")}
+    }
+  }
+  if (kg != 0u) { return; }`);
+  }
   // Epilogue: thread rows (ty + i·TY)·4 + r, column quads (tx + j·TX)·4.
   for (let i = 0; i < TM / 4; i++) {
     for (let r = 0; r < 4; r++) {

@@ -225,6 +225,38 @@ Deno.test("forward: 16-wide thread tiles, every transpose", async () => {
   await checkForward(...shapes(17, 33, 65, {}), { config: WIDE_CONFIGS[1], biasN: 33, withAddend: true });
 });
 
+// In-workgroup split-K: 2 and 4 groups of threads on one output tile, vec4 and scalar loads.
+const KGROUP_CONFIGS: TileConfig[] = [
+  { kind: "tile", BM: 32, BN: 32, BK: 16, TM: 4, TN: 4, swizzle: true, kgroups: 4 },
+  { kind: "tile", BM: 64, BN: 32, BK: 8, TM: 8, TN: 4, unroll: 4, kgroups: 2 },
+];
+
+Deno.test("forward: k-groups (in-workgroup split-K), every transpose, epilogue, batch and split-K", async () => {
+  for (const config of KGROUP_CONFIGS) {
+    for (const o of TRANSPOSES) {
+      // K = 140 leaves the last group's last k-step empty; K = 65 is odd (scalar loads) and short.
+      await checkForward(...shapes(68, 72, 140, o), { ...o, config });
+      await checkForward(...shapes(17, 33, 65, o), { ...o, config });
+    }
+    await checkForward([37, 300], [300, 36], {
+      config,
+      alpha: 0.5,
+      biasN: 36,
+      withAddend: true,
+      activation: "gelu",
+    });
+    await checkForward(...shapes(20, 12, 36, TRANSPOSES[1], [3], [3]), { ...TRANSPOSES[1], config });
+    await checkForward([36, 600], [600, 40], { config, splitK: 3, biasN: 40 });
+    // K shorter than one k-step per group: groups past it only add zeros.
+    await checkForward([9, 4], [4, 12], { config });
+  }
+  assert.match(
+    configProblem(rt, { ...KGROUP_CONFIGS[0], db: true }) ?? "",
+    /kgroups does not combine with db/,
+  );
+  assert.match(configProblem(rt, { ...KGROUP_CONFIGS[0], kgroups: 0 }) ?? "", /kgroups 0/);
+});
+
 Deno.test("forward: scalar loads (odd shapes) and mixed alignment, every transpose", async () => {
   for (const config of ["64x64", "gemv"] as const) {
     for (const o of TRANSPOSES) {
