@@ -46,7 +46,7 @@ const USAGE = `usage: deno task bench:kernels [--preset cpu|gpu] [--out results.
                  splitsweep (the mid and small tiles, and two k-group tiles, at the model's shapes
                  with 1, 2, 4 and 8 split-K slices); model shapes and these sweeps also report the
                  kernels' own time from timestamp queries where the adapter has them
-  --candidates <labels>  comma-separated: only these gemmsweep candidates (default: all)
+  --candidates <labels>  comma-separated: only the sweep candidates with these labels (default: all)
   --out <file>   also write {adapter, roofline, overheads, results} as JSON
   --gpu <impl>   deno (built-in wgpu, default) or dawn (npm:webgpu, where it loads)`;
 
@@ -365,6 +365,9 @@ if (import.meta.main) {
       b.release();
     };
     const dtypes: DType[] = gpu.f16 ? ["f32", "f16"] : ["f32"];
+    const chosen = values.candidates?.split(",");
+    const picked = <T extends { label: string }>(list: T[]) =>
+      list.filter((c) => !chosen || chosen.includes(c.label));
     if (want("gemm")) {
       for (const dtype of dtypes) for (const n of preset.gemm) await gemm(n, n, n, dtype);
     }
@@ -389,9 +392,8 @@ if (import.meta.main) {
       // device cannot run (workgroup memory, threads) is reported and skipped.
       const n = preset.sweepAt;
       for (const dtype of dtypes) {
-        const chosen = values.candidates?.split(",");
         const all = [...NAMED_TILES, ...GEMM_CANDIDATES.filter((c) => !c.f16 || dtype === "f16")];
-        for (const c of all.filter((c) => !chosen || chosen.includes(c.label))) {
+        for (const c of picked(all)) {
           await gemm(n, n, n, dtype, c, `gemm[${c.label}]`, "NN", preset.minMs / 2).catch((err) =>
             console.log(`  gemm[${c.label}] ${dtype} skipped: ${err.message}`)
           );
@@ -401,7 +403,7 @@ if (import.meta.main) {
     if (only?.includes("modelsweep")) {
       // Every named tile configuration and the small-tile candidates at the model's batch-16 shapes
       // (opt-in: what a GPU session tunes the heuristic from).
-      const tiles = [...NAMED_TILES, ...SMALL_CANDIDATES];
+      const tiles = picked([...NAMED_TILES, ...SMALL_CANDIDATES]);
       for (const [M, N, K, t] of preset.modelGemms.slice(0, 6)) {
         for (const c of tiles) {
           await gemm(M, N, K, "f32", c, `model gemm[${c.label}]`, t, 100, undefined, true).catch((err) =>
@@ -412,13 +414,13 @@ if (import.meta.main) {
     }
     if (only?.includes("splitsweep")) {
       // Opt-in: how far splitting K helps the latency-bound small GEMMs of the model.
-      const tiles = [
+      const tiles = picked([
         ...(["64x64", "64x32", "32x32", "128x64"] as const).map((c) => ({
           label: c,
           config: MATMUL_CONFIGS[c] as TileConfig,
         })),
         ...KGROUP_CANDIDATES.filter((c) => c.label === "32x32kg4" || c.label === "64x64kg2"),
-      ];
+      ]);
       for (const [M, N, K, t] of preset.modelGemms.slice(0, 6)) {
         for (const c of tiles) {
           for (const split of [1, 2, 4, 8]) {

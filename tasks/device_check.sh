@@ -9,8 +9,10 @@
 # It writes every figure as JSON under $OUT (default out/device) and prints a summary last:
 #   kernels.json            bench:gpu (GEMM 256..8192 f32/f16, model shapes, attention, training steps, overheads)
 #   gemmsweep.json          every named tile and the tile candidates at 4096³, f32 and f16, each checked first
-#   modelsweep.json         every tile configuration and small-tile candidate at the paper model's GEMM shapes
-#   splitsweep.json         the mid and small tiles at those shapes with 1, 2, 4 and 8 split-K slices
+#   modelsweep.json         every tile configuration, small-tile and k-group candidate at the paper model's GEMM
+#                           shapes (wall time and the kernels' own time from timestamps)
+#   splitsweep.json         the mid and small tiles and two k-group tiles at those shapes with 1, 2, 4 and 8
+#                           split-K slices
 #   train-paper.json        bench:train --config paper with a per-kernel profile (LoRA, as the paper trains)
 #   train-paper-full16.json the paper-preset model fully fine-tuned at batch 16 (the PyTorch-eager reference)
 #   train-paper-full64.json the same at batch 64
@@ -33,7 +35,8 @@ step() {
 }
 gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1)
 echo "gpu: $gpu"
-# DEVICE_STEPS picks steps (default all, in this order); GEMMSWEEP_CANDIDATES narrows the gemmsweep.
+# DEVICE_STEPS picks steps (default all, in this order); GEMMSWEEP_CANDIDATES narrows the gemmsweep and
+# SWEEP_CANDIDATES the model and split sweeps (comma-separated labels, e.g. 32x32,32x32kg4,64x64kg2).
 steps=" ${DEVICE_STEPS:-kernels train full16 full64 splitsweep gemmsweep modelsweep} "
 has() { [[ "$steps" == *" $1 "* ]]; }
 has kernels && step 150 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only gemm,model,attention,train \
@@ -45,10 +48,12 @@ has full16 && step 45 "${run[@]}" tasks/bench_train.ts --config paper --set lora
   --methods sft --out "$out/train-paper-full16.json"
 has full64 && step 45 "${run[@]}" tasks/bench_train.ts --config paper --set lora.enabled=false --set sft.batch=64 \
   --steps 100 --methods sft --out "$out/train-paper-full64.json"
-has splitsweep && step 60 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only splitsweep --out "$out/splitsweep.json"
+has splitsweep && step 60 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only splitsweep \
+  ${SWEEP_CANDIDATES:+--candidates "$SWEEP_CANDIDATES"} --out "$out/splitsweep.json"
 has gemmsweep && step 150 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only gemmsweep \
   ${GEMMSWEEP_CANDIDATES:+--candidates "$GEMMSWEEP_CANDIDATES"} --out "$out/gemmsweep.json"
-has modelsweep && step 60 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only modelsweep --out "$out/modelsweep.json"
+has modelsweep && step 60 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only modelsweep \
+  ${SWEEP_CANDIDATES:+--candidates "$SWEEP_CANDIDATES"} --out "$out/modelsweep.json"
 echo "== summary ($gpu) ($(date +%T))"
 "${run[@]}" tasks/device_summary.ts "$out"
 sleep 1 # let tee write the last lines before the files are collected
