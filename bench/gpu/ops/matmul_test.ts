@@ -8,6 +8,8 @@ import {
   chooseMatmulConfig,
   chooseSplitK,
   configProblem,
+  configThreads,
+  configWorkgroupBytes,
   matmul,
   MATMUL_CONFIGS,
   type MatmulConfig,
@@ -255,6 +257,10 @@ Deno.test("forward: k-groups (in-workgroup split-K), every transpose, epilogue, 
     /kgroups does not combine with db/,
   );
   assert.match(configProblem(rt, { ...KGROUP_CONFIGS[0], kgroups: 0 }) ?? "", /kgroups 0/);
+  // Each group's tiles plus one f32 output tile: 4 × 8 KiB + 16 KiB for 64×64 tiles with BK 16.
+  const mid: TileConfig = { kind: "tile", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, kgroups: 4 };
+  assert.equal(configWorkgroupBytes(mid), 4 * 8192 + 16384);
+  assert.equal(configThreads(mid), 1024);
 });
 
 Deno.test("forward: scalar loads (odd shapes) and mixed alignment, every transpose", async () => {
