@@ -146,9 +146,11 @@ if (import.meta.main) {
         concurrency: { type: "string" },
         submissions: { type: "string" },
         seconds: { type: "string" },
+        help: { type: "boolean", short: "h" },
       },
       strict: true,
     });
+    if (values.help) return console.log(USAGE);
     const nResults = intFlag(values.results, "results", 1000, 1);
     const nTest = intFlag(values.test, "test", 500, 10);
     const nRequests = intFlag(values.requests, "requests", 5000, 1);

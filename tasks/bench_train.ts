@@ -52,9 +52,11 @@ if (import.meta.main) {
         "as-gpu": { type: "boolean" },
         "no-sampling": { type: "boolean" },
         out: { type: "string" },
+        help: { type: "boolean", short: "h" },
       },
       strict: true,
     });
+    if (values.help) return console.log(USAGE);
     const source = values.config ?? "quick";
     const config = await loadConfig(source, values.set ?? []);
     const steps = intFlag(values.steps, "steps", 5, 1);

@@ -12,8 +12,13 @@ const USAGE = `usage: deno task methods [--json]`;
 
 if (import.meta.main) {
   await runTask("methods", USAGE, () => {
-    const { values } = parseArgs({ args: Deno.args, options: { json: { type: "boolean" } }, strict: true });
-    if (values.json) {
+    const { values } = parseArgs({
+      args: Deno.args,
+      options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+    });
+    if (values.help) console.log(USAGE);
+    else if (values.json) {
       console.log(
         JSON.stringify(METHODS.map(({ id, family, description }) => ({ id, family, description }))),
       );
