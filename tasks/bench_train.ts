@@ -15,6 +15,7 @@ import { loadConfig, type TrainConfig } from "../bench/configs/config.ts";
 import { writeJsonAtomic } from "../bench/core/fs.ts";
 import { collectProvenance } from "../bench/core/provenance.ts";
 import { openGpu } from "../bench/gpu/device.ts";
+import { sync } from "../bench/gpu/measure.ts";
 import { type KernelProfile, Runtime, runtimeFor } from "../bench/gpu/runtime.ts";
 import { generatedTask, SAMPLE_READ_EVERY, sampleBatches, stepsFor } from "../bench/methods/lm.ts";
 import { resolveLogs, type StepLog } from "../bench/methods/step_log.ts";
@@ -27,7 +28,7 @@ import { intFlag, runTask } from "./_cli.ts";
 const USAGE =
   `usage: deno task bench:train [--config quick|paper|<file.yaml>] [--set key=value ...] [--steps N]
                              [--methods sft,grpo-ccc] [--train-size N] [--profile] [--as-gpu] [--no-sampling]
-                             [--out results.json]
+                             [--sync-steps] [--out results.json]
 
   --steps <n>       timed steps per method after 2 warm-up steps (default 5)
   --train-size <n>  training-set size for the per-run cost (default 1000)
@@ -36,7 +37,10 @@ const USAGE =
   --methods <l>     comma-separated method ids (default sft,grpo-ccc)
   --no-sampling     skip the sampling benchmark
   --as-gpu          on the software adapter, run the kernels a GPU runs (not the texture kernels), to
-                    count a GPU's dispatches per step here; slow, and its timings mean nothing`;
+                    count a GPU's dispatches per step here; slow, and its timings mean nothing
+  --sync-steps      wait for the GPU before each timed step, so that the host time per step is the host's
+                    own (on the software adapter the kernels otherwise share its CPU); the step time then
+                    includes a readback per step. With --as-gpu: the host cost of a GPU's step, measured here`;
 
 if (import.meta.main) {
   await runTask("bench:train", USAGE, async () => {
@@ -51,6 +55,7 @@ if (import.meta.main) {
         profile: { type: "boolean" },
         "as-gpu": { type: "boolean" },
         "no-sampling": { type: "boolean" },
+        "sync-steps": { type: "boolean" },
         out: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -94,6 +99,7 @@ if (import.meta.main) {
       const runSteps = async (from: number, to: number) => {
         let logs: StepLog[] = [];
         for (let i = from; i < to; i++) {
+          if (values["sync-steps"]) await sync(rt);
           const h0 = performance.now();
           logs.push(await phase.step(i));
           hostMs += performance.now() - h0;
