@@ -7,7 +7,7 @@
  */
 
 import { grid } from "./ops/elementwise.ts";
-import { type Program, type Runtime, TEXEL_WIDTH } from "./runtime.ts";
+import { f32Bits, type Program, type Runtime, TEXEL_WIDTH } from "./runtime.ts";
 import { Tensor } from "./tensor.ts";
 
 /** Hyperparameters of one parameter group. */
@@ -272,7 +272,7 @@ export class AdamW {
             normPartialTextureProgram,
             [view, partials.buffer],
             [slots[k]],
-            new Uint32Array([p.size, starts[k], chunk, 0]).buffer,
+            [p.size, starts[k], chunk, 0],
           );
           rt.releaseTexels(view);
         } else this.#sumsq([k], params, slots, starts, partials);
@@ -283,10 +283,12 @@ export class AdamW {
         this.#sumsq(chunk, params, slots, starts, partials);
       }
     }
-    const u = new ArrayBuffer(16);
-    new Uint32Array(u)[0] = slot;
-    new Float32Array(u)[1] = this.maxGradNorm;
-    rt.dispatch(clipScaleProgram, [partials.buffer, this.clip.buffer], [1], u);
+    rt.dispatch(clipScaleProgram, [partials.buffer, this.clip.buffer], [1], [
+      slot,
+      f32Bits(this.maxGradNorm),
+      0,
+      0,
+    ]);
     partials.release();
 
     const bc1 = 1 - this.beta1 ** this.step, bc2 = 1 - this.beta2 ** this.step;
@@ -299,9 +301,7 @@ export class AdamW {
           this.#adamw([{ p, lr, wd }], bc1, bc2);
           continue;
         }
-        const uu = new ArrayBuffer(32);
-        new Uint32Array(uu)[0] = p.size;
-        new Float32Array(uu).set([lr, wd, this.beta1, this.beta2, this.eps, bc1, bc2], 1);
+        const uu = [p.size, ...[lr, wd, this.beta1, this.beta2, this.eps, bc1, bc2].map(f32Bits)];
         const m = this.#m.get(p)!, v = this.#v.get(p)!;
         const views = [p, p.grad!, m, v].map((t) => rt.texels(t.buffer, p.size / 4));
         rt.dispatch(
@@ -328,25 +328,31 @@ export class AdamW {
 
   /** One dispatch of partial sums of squares for the gradients of `params[k]`, k in `which`. */
   #sumsq(which: number[], params: Tensor[], slots: number[], starts: number[], partials: Tensor): void {
-    const u = new Uint32Array(4 + 4 * MAX_TENSORS_SUMSQ);
+    const u = new Array<number>(4 + 4 * MAX_TENSORS_SUMSQ).fill(0);
     u[0] = which.length;
-    which.forEach((k, t) => u.set([params[k].size, starts[k], slots[k], 0], 4 + 4 * t));
+    which.forEach((k, t) => {
+      u[4 + 4 * t] = params[k].size;
+      u[5 + 4 * t] = starts[k];
+      u[6 + 4 * t] = slots[k];
+    });
     this.#rt.dispatch(
       sumsqProgram(which.length),
       [partials.buffer, ...which.map((k) => params[k].grad!.buffer)],
       [Math.max(...which.map((k) => slots[k])), 1, which.length],
-      u.buffer,
+      u,
     );
   }
 
   /** One dispatch of AdamW updates for `updates` (each with its group's learning rate and decay). */
   #adamw(updates: { p: Tensor; lr: number; wd: number }[], bc1: number, bc2: number): void {
     const rt = this.#rt;
-    const u = new ArrayBuffer(32 + 16 * MAX_TENSORS_ADAMW);
-    new Float32Array(u, 0, 5).set([this.beta1, this.beta2, this.eps, bc1, bc2]);
+    // Words 0–4: β1, β2, ε and the bias corrections (f32); then 4 words per tensor: size, lr, decay.
+    const u = new Array<number>(8 + 4 * MAX_TENSORS_ADAMW).fill(0);
+    [this.beta1, this.beta2, this.eps, bc1, bc2].forEach((x, i) => (u[i] = f32Bits(x)));
     updates.forEach(({ p, lr, wd }, t) => {
-      new Uint32Array(u, 32 + 16 * t, 1)[0] = p.size;
-      new Float32Array(u, 36 + 16 * t, 2).set([lr, wd]);
+      u[8 + 4 * t] = p.size;
+      u[9 + 4 * t] = f32Bits(lr);
+      u[10 + 4 * t] = f32Bits(wd);
     });
     const [x, y] = grid(Math.max(...updates.map(({ p }) => p.size)), rt);
     rt.dispatch(

@@ -15,7 +15,7 @@
  */
 
 import { grid } from "./ops/elementwise.ts";
-import type { Program, Runtime } from "./runtime.ts";
+import { f32Bits, type Program, type Runtime } from "./runtime.ts";
 import { Tensor } from "./tensor.ts";
 
 const WG = 256;
@@ -141,9 +141,8 @@ export function uniform(rt: Runtime, shape: readonly number[], seed: number, str
   checkStream(stream);
   const out = new Tensor(rt, shape);
   if (out.size > 4 * 2 ** 32 - 4) throw new RangeError(`${out.size} uniforms exceed the counter space`);
-  const u = new Uint32Array(8);
-  u.set([out.size, lo, hi, stream, DOMAIN_UNIFORM]);
-  rt.dispatch(uniformProgram, [out.buffer], grid(Math.ceil(out.size / 4), rt), u.buffer);
+  const u = [out.size, lo, hi, stream, DOMAIN_UNIFORM, 0, 0, 0];
+  rt.dispatch(uniformProgram, [out.buffer], grid(Math.ceil(out.size / 4), rt), u);
   return out;
 }
 
@@ -261,10 +260,17 @@ export function sampleCategorical(logits: Tensor, temperature: number, seed: num
   }
   const rt = logits.rt;
   const out = new Tensor(rt, [rows], "u32");
-  const buf = new ArrayBuffer(32);
-  new Uint32Array(buf).set([rows, v, temperature === 0 ? 1 : 0, 0, lo, hi, step, Math.ceil(v / SAMPLE_WG)]);
-  new Float32Array(buf)[3] = temperature;
-  rt.dispatch(sampleProgram, [logits.buffer, out.buffer], grid(rows, rt, 1), buf);
+  const u = [
+    rows,
+    v,
+    temperature === 0 ? 1 : 0,
+    f32Bits(temperature),
+    lo,
+    hi,
+    step,
+    Math.ceil(v / SAMPLE_WG),
+  ];
+  rt.dispatch(sampleProgram, [logits.buffer, out.buffer], grid(rows, rt, 1), u);
   return out;
 }
 

@@ -20,6 +20,22 @@ export interface Program {
 /** A dispatch's resource: a storage buffer, or a texture view (a read-only storage texture). */
 export type Binding = GPUBuffer | GPUTextureView;
 
+/**
+ * A dispatch's uniform block: its bytes, or its 32-bit words as numbers (u32 values; f32 fields through
+ * {@linkcode f32Bits}). Words in a plain array are the cheap form: a typed array costs about 1 µs of host
+ * time to allocate in Deno 2.9, as much as the rest of recording a dispatch.
+ */
+export type Uniforms = ArrayBuffer | Uint32Array | readonly number[];
+
+const bitsF32 = new Float32Array(1);
+const bitsU32 = new Uint32Array(bitsF32.buffer);
+
+/** The bits of `x` as an f32, as a u32 uniform word (WGSL reads it with `bitcast<f32>`). */
+export function f32Bits(x: number): number {
+  bitsF32[0] = x;
+  return bitsU32[0];
+}
+
 /** Formats of the texel textures ({@linkcode Runtime.texels}): 4 f32 or 4 f16 per texel. */
 export type TexelFormat = "rgba32float" | "rgba16float";
 
@@ -95,7 +111,7 @@ export class Runtime {
   #pipelines = new Map<string, GPUComputePipeline>();
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
-  #pages: { buffer: GPUBuffer; data: Uint8Array<ArrayBuffer>; used: number }[] = [];
+  #pages: { buffer: GPUBuffer; data: Uint8Array<ArrayBuffer>; words: Uint32Array; used: number }[] = [];
   #scopes: Set<{ release(): void }>[] = [];
   #freePages: GPUBuffer[] = [];
   #stagedUploads: GPUBuffer[] = [];
@@ -108,9 +124,16 @@ export class Runtime {
   #bindGroups = new Map<string, GPUBindGroup>();
   #layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
 
+  /**
+   * The adapter's workgroups per dispatch dimension (its limits are fixed; reading one through the
+   * GPUSupportedLimits getter costs a call into Deno's native code per dispatch).
+   */
+  readonly maxWorkgroups: number;
+
   constructor(gpu: Gpu) {
     this.gpu = gpu;
     this.device = gpu.device;
+    this.maxWorkgroups = gpu.limits.maxComputeWorkgroupsPerDimension;
   }
 
   /** Registers a new tensor with the innermost open scope (tensors call this when created). */
@@ -267,9 +290,12 @@ export class Runtime {
     return p;
   }
 
-  #uniformSlot(bytes: ArrayBuffer): { buffer: GPUBuffer; offset: number } {
-    if (bytes.byteLength > UNIFORM_SLOT) {
-      throw new RangeError(`uniforms of ${bytes.byteLength} bytes exceed ${UNIFORM_SLOT}`);
+  #uniformSlot(uniforms: Uniforms): { buffer: GPUBuffer; offset: number } {
+    const byteLength = uniforms instanceof ArrayBuffer || uniforms instanceof Uint32Array
+      ? uniforms.byteLength
+      : uniforms.length * 4;
+    if (byteLength > UNIFORM_SLOT) {
+      throw new RangeError(`uniforms of ${byteLength} bytes exceed ${UNIFORM_SLOT}`);
     }
     let page = this.#pages.at(-1);
     if (!page || page.used + UNIFORM_SLOT > UNIFORM_PAGE) {
@@ -278,11 +304,13 @@ export class Runtime {
           size: UNIFORM_PAGE,
           usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
         });
-      page = { buffer, data: new Uint8Array(UNIFORM_PAGE), used: 0 };
+      const data = new Uint8Array(UNIFORM_PAGE);
+      page = { buffer, data, words: new Uint32Array(data.buffer), used: 0 };
       this.#pages.push(page);
     }
     const offset = page.used;
-    page.data.set(new Uint8Array(bytes), offset);
+    if (uniforms instanceof ArrayBuffer) page.data.set(new Uint8Array(uniforms), offset);
+    else page.words.set(uniforms, offset / 4);
     page.used += UNIFORM_SLOT;
     return { buffer: page.buffer, offset };
   }
@@ -301,7 +329,7 @@ export class Runtime {
     program: Program,
     buffers: readonly Binding[],
     workgroups: readonly [number, number?, number?],
-    uniforms?: ArrayBuffer,
+    uniforms?: Uniforms,
   ): void {
     const pipeline = this.pipeline(program);
     const slot = uniforms ? this.#uniformSlot(uniforms) : null;
@@ -310,7 +338,7 @@ export class Runtime {
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     const [x, y = 1, z = 1] = workgroups;
-    const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    const max = this.maxWorkgroups;
     if (x > max || y > max || z > max) {
       throw new RangeError(`${program.key}: dispatch ${x}×${y}×${z} exceeds ${max} workgroups per dimension`);
     }

@@ -109,7 +109,7 @@ export function imageBatch(rt: Runtime, set: ImageSet, indices: readonly number[
     toFloatProgram,
     [words.buffer, table.buffer, out.buffer],
     grid(n, rt),
-    Uint32Array.of(n, plane, 0, 0).buffer,
+    [n, plane, 0, 0],
   );
   words.release();
   return out;

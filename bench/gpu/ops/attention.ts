@@ -32,7 +32,7 @@
  */
 
 import { gradEnabled, record } from "../autograd.ts";
-import { type Program, type Runtime, TEXEL_WIDTH } from "../runtime.ts";
+import { f32Bits, type Program, type Runtime, TEXEL_WIDTH } from "../runtime.ts";
 import { Tensor } from "../tensor.ts";
 import { grid } from "./elementwise.ts";
 
@@ -877,10 +877,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }
 
 function uniforms(groups: number, sq: number, skv: number, dh: number, prefix: number, scale: number) {
-  const buf = new ArrayBuffer(32);
-  new Uint32Array(buf).set([groups, sq, skv, dh, prefix]);
-  new Float32Array(buf)[5] = scale;
-  return buf;
+  return [groups, sq, skv, dh, prefix, f32Bits(scale), 0, 0];
 }
 
 function checkHeads(what: string, ...ts: Tensor[]) {

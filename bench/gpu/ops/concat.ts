@@ -70,7 +70,7 @@ export function copyRows(
     copyRowsProgram,
     [src.buffer, dst.buffer],
     grid(n, src.rt),
-    new Uint32Array([n, d, rows, srcS, dstS, srcStart, dstStart, 0]).buffer,
+    [n, d, rows, srcS, dstS, srcStart, dstStart, 0],
   );
 }
 

@@ -158,8 +158,8 @@ function checkInputs(op: string, logits: Tensor, targets: Tensor, weights?: Tens
   return [rows, cols];
 }
 
-function rowUniforms(rows: number, cols: number): ArrayBuffer {
-  return new Uint32Array([rows, cols, 0, 0]).buffer;
+function rowUniforms(rows: number, cols: number): number[] {
+  return [rows, cols, 0, 0];
 }
 
 function dispatchBackward(
@@ -181,7 +181,7 @@ function dispatchBackward(
     backwardProgram(kind),
     buffers,
     grid(dx.size, rt),
-    new Uint32Array([dx.size, rows, cols, mean ? 1 : 0]).buffer,
+    [dx.size, rows, cols, mean ? 1 : 0],
   );
   return dx;
 }
@@ -217,7 +217,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
     finishProgram,
     [sums.buffer, loss.buffer],
     [1],
-    new Uint32Array([mean ? 1 : 0, 0, 0, 0]).buffer,
+    [mean ? 1 : 0, 0, 0, 0],
   );
   record(loss, "crossEntropy", [logits], (g) => {
     const dx = dispatchBackward(rt, "ce", logits, targets, stats, g, sums, mean);

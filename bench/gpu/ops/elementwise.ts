@@ -7,7 +7,7 @@
  */
 
 import { record, setAccumulator } from "../autograd.ts";
-import { type Program, type Runtime, TEXEL_WIDTH } from "../runtime.ts";
+import { f32Bits, type Program, type Runtime, TEXEL_WIDTH } from "../runtime.ts";
 import { numel, Tensor } from "../tensor.ts";
 
 /** Maximum rank the broadcasting kernels handle. */
@@ -43,20 +43,22 @@ export function broadcastStrides(shape: readonly number[], out: readonly number[
 /** Workgroup counts covering `n` invocations of 256 threads, split over x and y past 65,535. */
 export function grid(n: number, rt: Runtime, perGroup = WG): [number, number] {
   const groups = Math.max(1, Math.ceil(n / perGroup));
-  const max = rt.gpu.limits.maxComputeWorkgroupsPerDimension;
+  const max = rt.maxWorkgroups;
   return groups <= max ? [groups, 1] : [max, Math.ceil(groups / max)];
 }
 
 /** WGSL snippet: the flat invocation index of a 1-D launch spread over a 2-D grid. */
 export const FLAT_INDEX = `let i = gid.x + gid.y * nwg.x * ${WG}u;`;
 
-function uniformsOf(n: number, out: readonly number[], ...strides: number[][]): ArrayBuffer {
-  const u = new Uint32Array(4 + (1 + strides.length) * MAX_RANK);
+function uniformsOf(n: number, out: readonly number[], ...strides: number[][]): number[] {
+  const u = new Array<number>(4 + (1 + strides.length) * MAX_RANK).fill(0);
   u[0] = n;
   u[1] = out.length;
-  u.set(out, 4);
-  strides.forEach((s, k) => u.set(s, 4 + (k + 1) * MAX_RANK));
-  return u.buffer;
+  for (let i = 0; i < out.length; i++) u[4 + i] = out[i];
+  strides.forEach((s, k) => {
+    for (let i = 0; i < s.length; i++) u[4 + (k + 1) * MAX_RANK + i] = s[i];
+  });
+  return u;
 }
 
 const UNIFORM_DECL = (arrays: string[]) => `
@@ -168,7 +170,7 @@ export function copyViaTexture(x: Tensor, out: Tensor): boolean {
     copyTextureProgram,
     [view, out.buffer],
     grid(x.size / 4, rt, 64),
-    new Uint32Array([x.size, 0, 0, 0]).buffer,
+    [x.size, 0, 0, 0],
   );
   rt.releaseTexels(view);
   return true;
@@ -188,7 +190,7 @@ function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
       binaryTextureProgram(op),
       [...views, out.buffer],
       grid(n / 4, rt, 64),
-      new Uint32Array([n, 0, 0, 0]).buffer,
+      [n, 0, 0, 0],
     );
     views.forEach((v) => rt.releaseTexels(v));
     return out;
@@ -279,14 +281,11 @@ function unaryRaw(op: UnaryOp, x: Tensor, s = 1, g?: Tensor): Tensor {
   checkF32(x);
   const out = new Tensor(x.rt, x.shape);
   if (op === "copy" && copyViaTexture(x, out)) return out;
-  const u = new ArrayBuffer(16);
-  new Uint32Array(u)[0] = x.size;
-  new Float32Array(u)[1] = s;
   x.rt.dispatch(
     unaryProgram(op, !!g),
     g ? [x.buffer, g.buffer, out.buffer] : [x.buffer, out.buffer],
     grid(x.size, x.rt),
-    u,
+    [x.size, f32Bits(s), 0, 0],
   );
   return out;
 }
@@ -365,9 +364,9 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   const out = new Tensor(g.rt, shape);
   const gStrides = broadcastStrides(g.shape, g.shape);
   const reduced = g.shape.reduce((p, d, i) => (kept[i] ? p : p * d), 1);
-  const u = new Uint32Array(uniformsOf(out.size, g.shape, gStrides, kept));
+  const u = uniformsOf(out.size, g.shape, gStrides, kept);
   u[2] = reduced;
-  g.rt.dispatch(sumToProgram, [g.buffer, out.buffer], grid(out.size, g.rt), u.buffer);
+  g.rt.dispatch(sumToProgram, [g.buffer, out.buffer], grid(out.size, g.rt), u);
   return out;
 }
 

@@ -174,8 +174,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }`,
 };
 
-function uniforms(n: number, v: number, d: number, t: number): ArrayBuffer {
-  return new Uint32Array([n, v, d, t]).buffer;
+function uniforms(n: number, v: number, d: number, t: number): number[] {
+  return [n, v, d, t];
 }
 
 /**

@@ -16,7 +16,7 @@
  */
 
 import { record } from "../autograd.ts";
-import { type Program, TEXEL_WIDTH } from "../runtime.ts";
+import { f32Bits, type Program, TEXEL_WIDTH } from "../runtime.ts";
 import { Tensor } from "../tensor.ts";
 import { FLAT_INDEX, grid } from "./elementwise.ts";
 import { ROW_INDEX, ROW_PARAMS, rowGrid, rowWorkgroupSize, treeSum } from "./reduce.ts";
@@ -254,9 +254,7 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
   }
   const rt = x.rt;
   const wg = rowWorkgroupSize(cols);
-  const u = new ArrayBuffer(16);
-  new Uint32Array(u, 0, 2).set([rows, cols]);
-  new Float32Array(u, 8, 1)[0] = eps;
+  const u = [rows, cols, f32Bits(eps), 0];
   const y = new Tensor(rt, x.shape);
   const stats = new Tensor(rt, [2, rows]);
   // The software adapter takes the barrier-free texture kernels (rows of whole texels only).
@@ -293,7 +291,7 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
     if (gamma.requiresGrad || beta.requiresGrad) {
       const chunk = Math.max(1, Math.ceil(Math.sqrt(rows)));
       const chunks = Math.ceil(rows / chunk);
-      const pu = new Uint32Array([rows, cols, chunk, chunks]).buffer;
+      const pu = [rows, cols, chunk, chunks];
       const partials = new Tensor(rt, [2, chunks, cols]);
       rt.dispatch(
         paramPartialsProgram,

@@ -30,7 +30,7 @@
  */
 
 import { gradEnabled, record } from "../autograd.ts";
-import { type Binding, type Program, type Runtime, TEXEL_WIDTH } from "../runtime.ts";
+import { type Binding, f32Bits, type Program, type Runtime, TEXEL_WIDTH } from "../runtime.ts";
 import { type DType, numel, Tensor } from "../tensor.ts";
 import {
   broadcastShape,
@@ -1064,14 +1064,13 @@ function gemm(rt: Runtime, s: GemmSpec): void {
     const part = partialFlags(flags);
     part.vecA = (s.transA ? s.M : s.K) % 4 === 0;
     part.vecB = (s.transB ? s.K : s.N) % 4 === 0;
-    const u = new Uint32Array(20);
-    u.set([s.M, s.N, s.K, 0, 1, 1, 1, 1]);
+    const u = gemmUniforms(s.M, s.N, s.K);
     u[16] = kc;
     rt.dispatch(
       tileProgram(config, part),
       [...(s.a ? [s.a.buffer] : []), s.b.buffer, partial],
       [Math.ceil(s.N / config.BN), Math.ceil(s.M / config.BM), n],
-      u.buffer,
+      u,
     );
     splitReduce(rt, partial, n, s);
     rt.release(partial);
@@ -1097,6 +1096,14 @@ function gemm(rt: Runtime, s: GemmSpec): void {
   dispatchBatched(rt, s, program, [...(s.a ? [s.a.buffer] : []), s.b.buffer], groups);
 }
 
+/**
+ * The 20 words of the kernels' uniform block `U` (M, N, K, z0, bs, sa, sb, kc, am, ak, alpha bits) with
+ * M, N, K set, one batch of size 1 and the rest zero.
+ */
+function gemmUniforms(M: number, N: number, K: number): number[] {
+  return [M, N, K, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+}
+
 /** Dispatches `program` over the batch (chunked along z), with the epilogue buffers after C. */
 function dispatchBatched(
   rt: Runtime,
@@ -1110,18 +1117,20 @@ function dispatchBatched(
   if (s.bias) buffers.push(s.bias);
   if (s.addend) buffers.push(s.addend);
   if (s.pre) buffers.push(s.pre);
-  const maxZ = rt.gpu.limits.maxComputeWorkgroupsPerDimension;
-  const u = new Uint32Array(20);
-  u.set([s.M, s.N, s.K, 0]);
-  u.set(s.transA ? [1, s.M] : [s.K, 1], 17); // A's strides along m and k (gemv)
-  new Float32Array(u.buffer, 19 * 4, 1)[0] = s.alpha ?? 1;
+  const maxZ = rt.maxWorkgroups;
+  const u = gemmUniforms(s.M, s.N, s.K);
+  u[17] = s.transA ? 1 : s.K; // A's strides along m and k (gemv)
+  u[18] = s.transA ? s.M : 1;
+  u[19] = f32Bits(s.alpha ?? 1);
   const { dims, sa, sb } = s.batch;
-  u.set([...dims, 1, 1, 1, 1].slice(0, 4), 4);
-  u.set([...sa, 0, 0, 0, 0].slice(0, 4), 8);
-  u.set([...sb, 0, 0, 0, 0].slice(0, 4), 12);
+  for (let i = 0; i < dims.length; i++) {
+    u[4 + i] = dims[i];
+    u[8 + i] = sa[i];
+    u[12 + i] = sb[i];
+  }
   for (let z0 = 0; z0 < count; z0 += maxZ) {
-    u[3] = z0;
-    rt.dispatch(program, buffers, [groups[0], groups[1], Math.min(maxZ, count - z0)], u.slice().buffer);
+    u[3] = z0; // the runtime copies the words at each dispatch
+    rt.dispatch(program, buffers, [groups[0], groups[1], Math.min(maxZ, count - z0)], u);
   }
 }
 
@@ -1154,10 +1163,9 @@ function texGemm(rt: Runtime, s: GemmSpec, config: TexConfig, flags: KernelFlags
     const n = Math.ceil(s.K / kc);
     const partial = rt.acquire(n * s.M * s.N * 4);
     const part = partialFlags(flags);
-    const u = new Uint32Array(20);
-    u.set([s.M, s.N, s.K, 0, 1, 1, 1, 1]);
+    const u = gemmUniforms(s.M, s.N, s.K);
     u[16] = kc;
-    rt.dispatch(texProgram(config, part), [texA, texB, partial], [...groups, n], u.buffer);
+    rt.dispatch(texProgram(config, part), [texA, texB, partial], [...groups, n], u);
     splitReduce(rt, partial, n, s);
     rt.release(partial);
   } else {
@@ -1219,13 +1227,11 @@ function splitReduce(rt: Runtime, partial: GPUBuffer, slices: number, s: GemmSpe
   if (s.addend) buffers.push(s.addend);
   if (s.pre) buffers.push(s.pre);
   const alpha = s.alpha !== undefined && s.alpha !== 1;
-  const u = new Uint32Array([n, cols, slices, 0]);
-  new Float32Array(u.buffer, 12, 1)[0] = s.alpha ?? 1;
   rt.dispatch(
     splitReduceProgram(vec, !!s.bias, s.gelu, !!s.pre, alpha, !!s.addend),
     buffers,
     grid(n, rt),
-    u.buffer,
+    [n, cols, slices, f32Bits(s.alpha ?? 1)],
   );
 }
 
@@ -1300,9 +1306,10 @@ function dimsOf(aShape: readonly number[], bShape: readonly number[], o: Transpo
       `matmul needs rank ≥ 2 operands, got [${aShape.join(", ")}] and [${bShape.join(", ")}]`,
     );
   }
-  const [a0, a1] = aShape.slice(-2), [b0, b1] = bShape.slice(-2);
-  const [M, Ka] = o.transA ? [a1, a0] : [a0, a1];
-  const [Kb, N] = o.transB ? [b1, b0] : [b0, b1];
+  const a0 = aShape[aShape.length - 2], a1 = aShape[aShape.length - 1];
+  const b0 = bShape[bShape.length - 2], b1 = bShape[bShape.length - 1];
+  const M = o.transA ? a1 : a0, Ka = o.transA ? a0 : a1;
+  const Kb = o.transB ? b1 : b0, N = o.transB ? b0 : b1;
   if (Ka !== Kb) {
     throw new RangeError(
       `matmul: inner dimensions differ: [${aShape.join(", ")}]${o.transA ? "ᵀ" : ""} · [${
@@ -1453,7 +1460,7 @@ function geluBackward(pre: Tensor, g: Tensor): Tensor {
       geluBackwardTextureProgram,
       [...views, out.buffer],
       grid(g.size / 4, rt, 64),
-      new Uint32Array([g.size, 0, 0, 0]).buffer,
+      [g.size, 0, 0, 0],
     );
     views.forEach((v) => rt.releaseTexels(v));
     return out;
@@ -1462,7 +1469,7 @@ function geluBackward(pre: Tensor, g: Tensor): Tensor {
     geluBackwardProgram,
     [pre.buffer, g.buffer, out.buffer],
     grid(g.size, g.rt),
-    new Uint32Array([g.size, 0, 0, 0]).buffer,
+    [g.size, 0, 0, 0],
   );
   return out;
 }

@@ -73,9 +73,16 @@ export function patchifyShape(shape: readonly number[], patch: number): [number,
 function run(x: Tensor, outShape: readonly number[], dims: readonly number[], patch: number, bwd: boolean) {
   const out = new Tensor(x.rt, outShape);
   const [, c, h, w] = dims;
-  const u = new Uint32Array(8);
-  u.set([out.size, c, h, w, patch]);
-  x.rt.dispatch(patchifyProgram(bwd), [x.buffer, out.buffer], grid(out.size, x.rt), u.buffer);
+  x.rt.dispatch(patchifyProgram(bwd), [x.buffer, out.buffer], grid(out.size, x.rt), [
+    out.size,
+    c,
+    h,
+    w,
+    patch,
+    0,
+    0,
+    0,
+  ]);
   return out;
 }
 

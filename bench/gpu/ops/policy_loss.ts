@@ -13,7 +13,7 @@
  */
 
 import { record } from "../autograd.ts";
-import type { Program } from "../runtime.ts";
+import { f32Bits, type Program } from "../runtime.ts";
 import { Tensor } from "../tensor.ts";
 import { FLAT_INDEX, grid } from "./elementwise.ts";
 
@@ -124,9 +124,7 @@ export function policyLoss(
     throw new RangeError(`policyLoss: ε (${epsLow}, ${epsHigh}) and β (${beta}) must be non-negative`);
   }
   const rt = lp.rt;
-  const u = new ArrayBuffer(16);
-  new Uint32Array(u)[0] = n;
-  new Float32Array(u).set([epsLow, epsHigh, beta], 1);
+  const u = [n, f32Bits(epsLow), f32Bits(epsHigh), f32Bits(beta)];
   const out = new Tensor(rt, [1]);
   const inputs = [lp.buffer, lpOld.buffer, lpRef.buffer, advantages.buffer, weights.buffer];
   rt.dispatch(forwardProgram, [...inputs, out.buffer], [1], u);

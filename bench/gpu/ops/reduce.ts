@@ -17,7 +17,7 @@
  */
 
 import { record } from "../autograd.ts";
-import type { Program, Runtime } from "../runtime.ts";
+import { f32Bits, type Program, type Runtime } from "../runtime.ts";
 import { Tensor } from "../tensor.ts";
 import { FLAT_INDEX, grid } from "./elementwise.ts";
 
@@ -117,10 +117,12 @@ export function reduceRowsRaw(
     const segs = Math.max(1, Math.min(Math.ceil(len / (wg * 4)), Math.floor(MAX_GROUPS / Math.max(rows, 1))));
     const last = segs === 1;
     const out = last ? new Tensor(rt, outShape) : new Tensor(rt, [rows * segs]);
-    const u = new ArrayBuffer(16);
-    new Uint32Array(u, 0, 3).set([rows, len, segs]);
-    new Float32Array(u, 12, 1)[0] = last ? scale : 1;
-    rt.dispatch(reduceProgram(wg), [buffer, out.buffer], rowGrid(rows * segs, rt), u);
+    rt.dispatch(
+      reduceProgram(wg),
+      [buffer, out.buffer],
+      rowGrid(rows * segs, rt),
+      [rows, len, segs, f32Bits(last ? scale : 1)],
+    );
     // Safe to pool now: a later reuse is recorded after this dispatch.
     partial?.release();
     if (last) return out;
@@ -148,10 +150,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 /** A tensor of `shape` whose element i is g[i / cols] · scale (the backward of a row reduction). */
 export function expandRowsRaw(g: Tensor, shape: readonly number[], cols: number, scale: number): Tensor {
   const out = new Tensor(g.rt, shape);
-  const u = new ArrayBuffer(16);
-  new Uint32Array(u, 0, 2).set([out.size, cols]);
-  new Float32Array(u, 8, 1)[0] = scale;
-  g.rt.dispatch(expandProgram, [g.buffer, out.buffer], grid(out.size, g.rt), u);
+  g.rt.dispatch(expandProgram, [g.buffer, out.buffer], grid(out.size, g.rt), [
+    out.size,
+    cols,
+    f32Bits(scale),
+    0,
+  ]);
   return out;
 }
 

@@ -100,19 +100,21 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
     s *= x.shape[d];
   }
   const shape = perm.map((p) => x.shape[p]);
-  const u = new Uint32Array(4 + 2 * MAX_RANK);
+  const u = new Array<number>(4 + 2 * MAX_RANK).fill(0);
   u[0] = x.size;
   u[1] = rank;
-  u.set(shape, 4);
-  u.set(perm.map((p) => inStrides[p]), 4 + MAX_RANK);
+  for (let d = 0; d < rank; d++) {
+    u[4 + d] = shape[d];
+    u[4 + MAX_RANK + d] = inStrides[perm[d]];
+  }
   const out = new Tensor(x.rt, shape, x.dtype);
   const rt = x.rt;
   if (rt.gpu.info.fallback && x.dtype === "f32" && rank > 0 && shape[rank - 1] % 4 === 0 && x.size > 0) {
     const view = rt.texels(x.buffer, x.size / 4);
-    rt.dispatch(permuteTextureProgram, [view, out.buffer], grid(x.size / 4, rt, 64), u.buffer);
+    rt.dispatch(permuteTextureProgram, [view, out.buffer], grid(x.size / 4, rt, 64), u);
     rt.releaseTexels(view);
   } else {
-    rt.dispatch(permuteProgram, [x.buffer, out.buffer], grid(x.size, rt), u.buffer);
+    rt.dispatch(permuteProgram, [x.buffer, out.buffer], grid(x.size, rt), u);
   }
   const inverse = new Array<number>(rank);
   perm.forEach((p, d) => (inverse[p] = d));

@@ -121,8 +121,8 @@ function rowsCols(x: Tensor, op: string): [number, number] {
   return [x.shape.slice(0, -1).reduce((a, b) => a * b, 1), cols];
 }
 
-function rowUniforms(rows: number, cols: number): ArrayBuffer {
-  return new Uint32Array([rows, cols, 0, 0]).buffer;
+function rowUniforms(rows: number, cols: number): number[] {
+  return [rows, cols, 0, 0];
 }
 
 function run(x: Tensor, log: boolean): Tensor {
