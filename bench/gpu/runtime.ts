@@ -54,6 +54,10 @@ const UNIFORM_PAGE = 64 * 1024;
 const BIND_GROUP_CACHE = 32_768;
 const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
+/** The bind-group cache: one level per key part, the group itself under {@linkcode BIND_GROUP}. */
+type BindGroupTrie = Map<unknown, BindGroupTrie | GPUBindGroup>;
+const BIND_GROUP = Symbol("bind group");
+
 /** Counters for benchmarks and tests. */
 export interface RuntimeStats {
   dispatches: number;
@@ -69,7 +73,7 @@ export interface RuntimeStats {
 /** Rounds a byte size up to a pool size class: powers of two below 1 MiB, then multiples of 1 MiB. */
 export function sizeClass(bytes: number): number {
   const b = Math.max(16, Math.ceil(bytes / 4) * 4);
-  if (b <= 1 << 20) return 2 ** Math.ceil(Math.log2(b));
+  if (b <= 1 << 20) return 1 << (32 - Math.clz32(b - 1));
   return Math.ceil(b / (1 << 20)) * (1 << 20);
 }
 
@@ -121,8 +125,11 @@ export class Runtime {
   #profile: ProfileState | null = null;
   #ids = new WeakMap<object, number>();
   #lastId = 0;
-  #bindGroups = new Map<string, GPUBindGroup>();
+  #bindGroups: BindGroupTrie = new Map();
+  #bindGroupCount = 0;
   #layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
+  #sizeOf = new WeakMap<GPUBuffer, number>();
+  readonly #maxBinding: number;
 
   /**
    * The adapter's workgroups per dispatch dimension (its limits are fixed; reading one through the
@@ -134,6 +141,7 @@ export class Runtime {
     this.gpu = gpu;
     this.device = gpu.device;
     this.maxWorkgroups = gpu.limits.maxComputeWorkgroupsPerDimension;
+    this.#maxBinding = gpu.limits.maxStorageBufferBindingSize;
   }
 
   /** Registers a new tensor with the innermost open scope (tensors call this when created). */
@@ -172,10 +180,9 @@ export class Runtime {
   /** A storage buffer of at least `bytes` bytes from the pool (contents undefined). */
   acquire(bytes: number): GPUBuffer {
     const size = sizeClass(bytes);
-    if (size > this.gpu.limits.maxStorageBufferBindingSize) {
+    if (size > this.#maxBinding) {
       throw new RangeError(
-        `a ${bytes}-byte tensor exceeds this adapter's storage binding limit of ` +
-          `${this.gpu.limits.maxStorageBufferBindingSize} bytes`,
+        `a ${bytes}-byte tensor exceeds this adapter's storage binding limit of ${this.#maxBinding} bytes`,
       );
     }
     const reuse = this.#free.get(size)?.pop();
@@ -184,7 +191,9 @@ export class Runtime {
       return reuse;
     }
     this.stats.buffersCreated++;
-    return this.device.createBuffer({ size, usage: STORAGE });
+    const buffer = this.device.createBuffer({ size, usage: STORAGE });
+    this.#sizeOf.set(buffer, size);
+    return buffer;
   }
 
   /**
@@ -192,10 +201,12 @@ export class Runtime {
    * earlier ones on the queue, so a reuse can only overwrite the data after its last reader.
    */
   release(buffer: GPUBuffer): void {
-    const list = this.#free.get(buffer.size) ?? [];
+    // The size as acquire recorded it: GPUBuffer.size is a call into Deno's native code.
+    const size = this.#sizeOf.get(buffer) ?? buffer.size;
+    const list = this.#free.get(size) ?? [];
     list.push(buffer);
-    this.#free.set(buffer.size, list);
-    this.stats.bytesInPool += buffer.size;
+    this.#free.set(size, list);
+    this.stats.bytesInPool += size;
   }
 
   /**
@@ -333,7 +344,7 @@ export class Runtime {
   ): void {
     const pipeline = this.pipeline(program);
     const slot = uniforms ? this.#uniformSlot(uniforms) : null;
-    const bindGroup = this.#bindGroup(program.key, pipeline, slot, buffers);
+    const bindGroup = this.#bindGroup(pipeline, slot, buffers);
     const pass = this.#profile ? this.#profiledPass(program.key) : this.#computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
@@ -352,19 +363,36 @@ export class Runtime {
    * 2.5 µs for the rest of a dispatch, and the small models of this project are dispatch-bound. A training
    * step acquires the same pooled buffers and uniform slots in the same order every time, so after the
    * first step nearly every dispatch finds its bind group here. Uniform contents are not part of the key:
-   * a bind group names a slot, and the slot is rewritten before every submit.
+   * a bind group names a slot, and the slot is rewritten before every submit. The cache is a trie of maps
+   * keyed by the objects themselves (pipeline, uniform page, slot offset, each binding), so a lookup
+   * builds no key string.
    */
   #bindGroup(
-    key: string,
     pipeline: GPUComputePipeline,
     slot: { buffer: GPUBuffer; offset: number } | null,
     buffers: readonly Binding[],
   ): GPUBindGroup {
-    let cacheKey = key;
-    if (slot) cacheKey += `|u${this.#idOf(slot.buffer)}@${slot.offset}`;
-    for (const b of buffers) cacheKey += `|${this.#idOf(b)}`;
-    let group = this.#bindGroups.get(cacheKey);
+    let node = this.#bindGroups;
+    const step = (k: unknown) => {
+      let next = node.get(k) as BindGroupTrie | undefined;
+      if (!next) node.set(k, next = new Map());
+      node = next;
+    };
+    step(pipeline);
+    if (slot) {
+      step(slot.buffer);
+      step(slot.offset);
+    }
+    for (const b of buffers) step(b);
+    let group = node.get(BIND_GROUP) as GPUBindGroup | undefined;
     if (group) return group;
+    // A bound on the cache's size for workloads whose bindings never repeat (each entry keeps its buffers
+    // alive): past it the cache starts over.
+    if (this.#bindGroupCount >= BIND_GROUP_CACHE) {
+      this.#bindGroups = new Map();
+      this.#bindGroupCount = 0;
+      return this.#bindGroup(pipeline, slot, buffers);
+    }
     let layout = this.#layouts.get(pipeline);
     if (!layout) {
       layout = pipeline.getBindGroupLayout(0);
@@ -382,9 +410,8 @@ export class Runtime {
       entries.push({ binding: base + i, resource: b instanceof GPUBuffer ? { buffer: b } : b })
     );
     group = this.device.createBindGroup({ layout, entries });
-    // A bound on the cache's size for workloads whose bindings never repeat (each entry keeps its buffers alive).
-    if (this.#bindGroups.size >= BIND_GROUP_CACHE) this.#bindGroups.clear();
-    this.#bindGroups.set(cacheKey, group);
+    node.set(BIND_GROUP, group);
+    this.#bindGroupCount++;
     this.stats.bindGroups++;
     return group;
   }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Program, Runtime } from "./runtime.ts";
+import { f32Bits, type Program, type Runtime } from "./runtime.ts";
 
 /** Element types. `f16` is storage only (kernels accumulate in f32) and needs `shader-f16`. */
 export type DType = "f32" | "f16" | "u32" | "i32";
@@ -198,7 +198,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 function fillBits(value: number, dtype: DType): number {
   switch (dtype) {
     case "f32":
-      return new Uint32Array(Float32Array.of(value).buffer)[0];
+      return f32Bits(value);
     case "f16": {
       const h = new Uint16Array(Float16Array.of(value).buffer)[0];
       return (h | (h << 16)) >>> 0;
