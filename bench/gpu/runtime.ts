@@ -58,6 +58,13 @@ const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsag
 type BindGroupTrie = Map<unknown, BindGroupTrie | GPUBindGroup>;
 const BIND_GROUP = Symbol("bind group");
 
+/** The trie node under `key`, created when missing. */
+function child(node: BindGroupTrie, key: unknown): BindGroupTrie {
+  let next = node.get(key) as BindGroupTrie | undefined;
+  if (!next) node.set(key, next = new Map());
+  return next;
+}
+
 /** Counters for benchmarks and tests. */
 export interface RuntimeStats {
   dispatches: number;
@@ -372,18 +379,9 @@ export class Runtime {
     slot: { buffer: GPUBuffer; offset: number } | null,
     buffers: readonly Binding[],
   ): GPUBindGroup {
-    let node = this.#bindGroups;
-    const step = (k: unknown) => {
-      let next = node.get(k) as BindGroupTrie | undefined;
-      if (!next) node.set(k, next = new Map());
-      node = next;
-    };
-    step(pipeline);
-    if (slot) {
-      step(slot.buffer);
-      step(slot.offset);
-    }
-    for (const b of buffers) step(b);
+    let node = child(this.#bindGroups, pipeline);
+    if (slot) node = child(child(node, slot.buffer), slot.offset);
+    for (let i = 0; i < buffers.length; i++) node = child(node, buffers[i]);
     let group = node.get(BIND_GROUP) as GPUBindGroup | undefined;
     if (group) return group;
     // A bound on the cache's size for workloads whose bindings never repeat (each entry keeps its buffers
