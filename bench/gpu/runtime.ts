@@ -21,11 +21,11 @@ export interface Program {
 export type Binding = GPUBuffer | GPUTextureView;
 
 /**
- * A dispatch's uniform block: its bytes, or its 32-bit words as numbers (u32 values; f32 fields through
- * {@linkcode f32Bits}). Words in a plain array are the cheap form: a typed array costs about 1 µs of host
- * time to allocate in Deno 2.9, as much as the rest of recording a dispatch.
+ * A dispatch's uniform block as its 32-bit words (u32 values; f32 fields through {@linkcode f32Bits}). A
+ * plain array, not a typed one: a typed array costs about 1 µs of host time to allocate in Deno 2.9, as
+ * much as the rest of recording a dispatch.
  */
-export type Uniforms = ArrayBuffer | Uint32Array | readonly number[];
+export type Uniforms = readonly number[];
 
 const bitsF32 = new Float32Array(1);
 const bitsU32 = new Uint32Array(bitsF32.buffer);
@@ -122,7 +122,7 @@ export class Runtime {
   #pipelines = new Map<string, GPUComputePipeline>();
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
-  #pages: { buffer: GPUBuffer; data: Uint8Array<ArrayBuffer>; words: Uint32Array; used: number }[] = [];
+  #pages: { buffer: GPUBuffer; words: Uint32Array<ArrayBuffer>; used: number }[] = [];
   #scopes: Set<{ release(): void }>[] = [];
   #freePages: GPUBuffer[] = [];
   #stagedUploads: GPUBuffer[] = [];
@@ -309,9 +309,7 @@ export class Runtime {
   }
 
   #uniformSlot(uniforms: Uniforms): { buffer: GPUBuffer; offset: number } {
-    const byteLength = uniforms instanceof ArrayBuffer || uniforms instanceof Uint32Array
-      ? uniforms.byteLength
-      : uniforms.length * 4;
+    const byteLength = uniforms.length * 4;
     if (byteLength > UNIFORM_SLOT) {
       throw new RangeError(`uniforms of ${byteLength} bytes exceed ${UNIFORM_SLOT}`);
     }
@@ -322,13 +320,11 @@ export class Runtime {
           size: UNIFORM_PAGE,
           usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
         });
-      const data = new Uint8Array(UNIFORM_PAGE);
-      page = { buffer, data, words: new Uint32Array(data.buffer), used: 0 };
+      page = { buffer, words: new Uint32Array(UNIFORM_PAGE / 4), used: 0 };
       this.#pages.push(page);
     }
     const offset = page.used;
-    if (uniforms instanceof ArrayBuffer) page.data.set(new Uint8Array(uniforms), offset);
-    else page.words.set(uniforms, offset / 4);
+    page.words.set(uniforms, offset / 4);
     page.used += UNIFORM_SLOT;
     return { buffer: page.buffer, offset };
   }
@@ -527,7 +523,10 @@ export class Runtime {
     if (!this.#encoder) return;
     this.#pass?.end();
     this.#pass = null;
-    for (const page of this.#pages) this.device.queue.writeBuffer(page.buffer, 0, page.data, 0, page.used);
+    // Offset and size in elements (words) for a typed array.
+    for (const page of this.#pages) {
+      this.device.queue.writeBuffer(page.buffer, 0, page.words, 0, page.used / 4);
+    }
     this.device.queue.submit([this.#encoder.finish()]);
     this.#encoder = null;
     // The queue orders the next flush's uniform writes after this submit, so the pages can be reused.
