@@ -29,7 +29,7 @@ import {
   type TileConfig,
 } from "../bench/gpu/ops/matmul.ts";
 import { runtimeFor } from "../bench/gpu/runtime.ts";
-import { type DType, tensorFrom } from "../bench/gpu/tensor.ts";
+import { type DType, type Tensor, tensorFrom } from "../bench/gpu/tensor.ts";
 import { randomValues, relativeError } from "../bench/gpu/testing.ts";
 import { tinyBatch, type TinyConfig, tinyModel } from "../bench/gpu/tiny_transformer.ts";
 import { noGrad } from "../bench/gpu/autograd.ts";
@@ -207,6 +207,30 @@ const GEMM_CANDIDATES: { label: string; config: TileConfig; f16?: boolean }[] = 
     config: tile(256, 128, 16, 16, 8, { swizzle: true, half: true, halfSums: true }),
     f16: true,
   },
+  // Nested workgroup tiles (n: reads clamped once, not per read), warps of 8×4 threads (w8), loads
+  // without prefetch (np).
+  { label: "128x128n", config: tile(128, 128, 16, 8, 8, { nested: true }) },
+  { label: "128x128w8n", config: tile(128, 128, 16, 8, 8, { nested: true, lanes: 8 }) },
+  { label: "128x128w8", config: tile(128, 128, 16, 8, 8, { lanes: 8 }) },
+  { label: "128x128npn", config: tile(128, 128, 16, 8, 8, { nested: true, prefetch: false }) },
+  { label: "128x128k32n", config: tile(128, 128, 32, 8, 8, { swizzle: true, nested: true }) },
+  { label: "128x128k8n", config: tile(128, 128, 8, 8, 8, { nested: true }) },
+  { label: "128x128dbn", config: tile(128, 128, 16, 8, 8, { db: true, swizzle: true, nested: true }) },
+  { label: "128x256n", config: tile(128, 256, 16, 8, 16, { swizzle: true, nested: true }) },
+  { label: "128x256w8n", config: tile(128, 256, 16, 8, 16, { swizzle: true, nested: true, lanes: 8 }) },
+  { label: "64x128t8x8n", config: tile(64, 128, 16, 8, 8, { swizzle: true, nested: true }) },
+  { label: "128x128t8x16n", config: tile(128, 128, 16, 8, 16, { swizzle: true, nested: true }) },
+  { label: "128x128hn", config: tile(128, 128, 16, 8, 8, { half: true, nested: true }), f16: true },
+  {
+    label: "128x256hn",
+    config: tile(128, 256, 16, 8, 16, { swizzle: true, half: true, nested: true }),
+    f16: true,
+  },
+  {
+    label: "128x256hsn",
+    config: tile(128, 256, 16, 8, 16, { swizzle: true, half: true, halfSums: true, nested: true }),
+    f16: true,
+  },
 ];
 
 /**
@@ -230,6 +254,12 @@ const SMALL_CANDIDATES: { label: string; config: TileConfig }[] = [
   { label: "32x64", config: tile(32, 64, 16, 4, 4, { swizzle: true }) },
   { label: "32x32k32", config: tile(32, 32, 32, 4, 4, { swizzle: true }) },
   ...KGROUP_CANDIDATES,
+  // Nested workgroup tiles of the small and mid tiles.
+  { label: "64x64n", config: tile(64, 64, 16, 4, 4, { nested: true }) },
+  { label: "64x32n", config: tile(64, 32, 16, 4, 4, { swizzle: true, nested: true }) },
+  { label: "32x32n", config: tile(32, 32, 16, 4, 4, { swizzle: true, nested: true }) },
+  { label: "32x32kg4n", config: tile(32, 32, 16, 4, 4, { swizzle: true, kgroups: 4, nested: true }) },
+  { label: "64x64kg2n", config: tile(64, 64, 16, 4, 4, { kgroups: 2, nested: true }) },
 ];
 
 /** The named tile configurations, labelled as the sweeps label candidates. */
@@ -311,6 +341,12 @@ if (import.meta.main) {
       await save();
     };
 
+    // The last GEMM's inputs (kept while the next GEMM has the same shape, dtype and transposes).
+    const sweepInputs = new Map<string, Tensor[]>();
+    const releaseInputs = () => {
+      for (const t of sweepInputs.values()) t.forEach((x) => x.release());
+      sweepInputs.clear();
+    };
     const gemm = async (
       M: number,
       N: number,
@@ -343,8 +379,19 @@ if (import.meta.main) {
         );
         for (const t of [a, b, out]) t.release();
       }
-      const a = tensorFrom(rt, randomValues(M * K, 1), transA ? [K, M] : [M, K], { dtype });
-      const b = tensorFrom(rt, randomValues(K * N, 2), transB ? [N, K] : [K, N], { dtype });
+      // The inputs depend only on the shape, dtype and transposes, so a sweep makes them once (4096² random
+      // values take longer to make than the timing itself).
+      const inputKey = `${M}x${N}x${K}:${dtype}:${trans}`;
+      let inputs = sweepInputs.get(inputKey);
+      if (!inputs) {
+        releaseInputs();
+        inputs = [
+          tensorFrom(rt, randomValues(M * K, 1), transA ? [K, M] : [M, K], { dtype }),
+          tensorFrom(rt, randomValues(K * N, 2), transB ? [N, K] : [K, N], { dtype }),
+        ];
+        sweepInputs.set(inputKey, inputs);
+      }
+      const [a, b] = inputs;
       const call = () => noGrad(() => matmulRaw(a, b, { config: kernel, transA, transB, splitK }).release());
       const ms = await timeGpu(rt, call, { minMs });
       // About minMs / 4 of GPU work, 3 to 50 calls.
@@ -361,8 +408,6 @@ if (import.meta.main) {
         ...(typeof config === "object" ? { tile: config.config, relError } : {}),
         ...(kernelMs !== null ? { kernelMs, kernelGflops: matmulFlops(M, N, K) / (kernelMs * 1e6) } : {}),
       });
-      a.release();
-      b.release();
     };
     const dtypes: DType[] = gpu.f16 ? ["f32", "f16"] : ["f32"];
     const chosen = values.candidates?.split(",");
@@ -443,6 +488,7 @@ if (import.meta.main) {
         }
       }
     }
+    releaseInputs();
     if (want("attention")) {
       const { B, H, S, Dh } = preset.attention;
       const shape = [B, H, S, Dh];

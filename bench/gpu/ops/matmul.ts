@@ -92,6 +92,26 @@ export interface TileConfig {
    * Default 1; not with `db`.
    */
   kgroups?: number;
+  /**
+   * Workgroup tiles as nested arrays, [buffer][k-row part][thread column], with the same bytes in the same
+   * places: a read of the hot loop then indexes the outer two by constants (or one per k-step) and the
+   * inner by the thread's own coordinate, which is fixed for the whole kernel. naga clamps every
+   * variable array index (its `Restrict` bounds checks), and a flat index varies with every read; the
+   * nested one is clamped once. With `swizzle`, needs BM/TM ≥ 8 and BN/TN ≥ 8.
+   */
+  nested?: boolean;
+  /**
+   * Threads along N within each warp of 32 (1 to 32, a power of two): a warp then covers lanes × 32/lanes
+   * threads of the BN/TN × BM/TM grid, so its reads of a k-row touch fewer distinct addresses. Default:
+   * threads in row-major order (a warp is 32 consecutive threads of a BN/TN-wide row).
+   */
+  lanes?: number;
+  /**
+   * Load the next k-step from global memory into registers while computing the current one (default
+   * true). false loads each k-step just before storing it, so those registers are free during the
+   * FMAs (fewer registers, maybe more workgroups per SM); not with `db`.
+   */
+  prefetch?: boolean;
 }
 
 /**
@@ -212,6 +232,17 @@ export function configProblem(rt: Runtime, c: MatmulConfig, f16A = false, f16B =
     return `kgroups ${kgroups} must be an integer from 1 to 8`;
   }
   if (kgroups > 1 && c.db) return "kgroups does not combine with db";
+  if (c.prefetch === false && c.db) return "prefetch: false does not combine with db";
+  if (c.lanes !== undefined) {
+    const { lanes } = c, TX = BN / TN, TY = BM / TM;
+    if (![1, 2, 4, 8, 16, 32].includes(lanes) || TX % lanes || TY % (32 / lanes)) {
+      return `lanes ${lanes} must be a power of two up to 32 dividing BN/TN = ${TX}, with 32/lanes dividing BM/TM = ${TY}`;
+    }
+  }
+  // The XOR of a swizzled read (at most 7) must stay within one thread row of the nested tile.
+  if (c.nested && c.swizzle && ((BM / 4) % 8 === 0 && BM / TM < 8 || (BN / 4) % 8 === 0 && BN / TN < 8)) {
+    return `nested with swizzle needs BM/TM and BN/TN of at least 8 (got ${BM / TM} and ${BN / TN})`;
+  }
   const threads = configThreads(c);
   if (threads > rt.gpu.limits.maxComputeInvocationsPerWorkgroup) {
     return `${threads} threads exceed maxComputeInvocationsPerWorkgroup ${rt.gpu.limits.maxComputeInvocationsPerWorkgroup}`;
@@ -500,7 +531,9 @@ function writeOne(f: KernelFlags, v: string, gm: string, gn: string): string {
 function tileProgram(c: TileConfig, f: KernelFlags): Program {
   const opts = `${c.db ? ":db" : ""}${c.swizzle ? ":sw" : ""}${c.group ? `:g${c.group}` : ""}${
     c.half ? ":h" : ""
-  }${c.halfSums ? ":hs" : ""}${(c.kgroups ?? 1) > 1 ? `:kg${c.kgroups}` : ""}`;
+  }${c.halfSums ? ":hs" : ""}${(c.kgroups ?? 1) > 1 ? `:kg${c.kgroups}` : ""}${c.nested ? ":n" : ""}${
+    c.lanes ? `:w${c.lanes}` : ""
+  }${c.prefetch === false ? ":np" : ""}`;
   const key = `matmul:tile:${c.BM}x${c.BN}x${c.BK}:${c.TM}x${c.TN}:u${c.unroll ?? c.BK}${opts}:${
     flagsKey(f)
   }`;
@@ -516,6 +549,12 @@ function tileWgsl(c: TileConfig, f: KernelFlags): string {
   // k-groups: group kg's tiles start at kg times one group's tiles (GA, GB vec4s).
   const KG = c.kgroups ?? 1;
   const GA = bufs * BK * MA, GB = bufs * BK * NB;
+  // The nested layout: [buffer (k-group, double buffer)][k-row part: PA = BK·TM/4 of them][TY thread
+  // columns] for A, [·][PB = BK·TN/4][TX] for B. `tileAt` turns a flat index into it.
+  const nested = !!c.nested;
+  const PA = (BK * TM) / 4, PB = (BK * TN) / 4;
+  const tileAt = (S: string, R: number, P: number, flat: string) =>
+    nested ? `${S}[(${flat}) / ${R * P}u][(${flat}) / ${R}u % ${P}u][(${flat}) % ${R}u]` : `${S}[${flat}]`;
   const { decl, batch } = header(f);
   const out: string[] = [];
   const emit = (s: string) => out.push(s);
@@ -546,6 +585,7 @@ function tileWgsl(c: TileConfig, f: KernelFlags): string {
     const D = isA ? BM : BN; // tile extent along the operand's non-K dimension
     const DV = D / 4;
     const S = isA ? "As" : "Bs";
+    const [RS, PS] = isA ? [TY, PA] : [TX, PB]; // the nested tile's row length and rows per buffer
     const R = isA ? "ra" : "rb";
     const dimN = isA ? "u.M" : "u.N";
     const base = isA ? "m0" : "n0";
@@ -571,7 +611,9 @@ function tileWgsl(c: TileConfig, f: KernelFlags): string {
         body = `let gd = ${base} + ${r}; let gk = k0 + ${q} * 4u; ` +
           `if (gd < ${dimN} && gk < kEnd) { ${reg} = vec4<${t}>(${op}[${off} / 4u + gd * (u.K / 4u) + gk / 4u]); }`;
         st = [0, 1, 2, 3].map((cc) =>
-          `${S}[SOFF(${q} * 4u + ${cc}u) * ${DV}u + ${R}c${i}][${r} % 4u] = ${reg}.${"xyzw"[cc]};`
+          `${tileAt(S, RS, PS, `SOFF(${q} * 4u + ${cc}u) * ${DV}u + ${R}c${i}`)}[${r} % 4u] = ${reg}.${
+            "xyzw"[cc]
+          };`
         )
           .join(" ");
       } else if (vec) {
@@ -579,7 +621,7 @@ function tileWgsl(c: TileConfig, f: KernelFlags): string {
         decl.push(`let ${r} = ${l} / ${DV}u;`, `let ${q} = ${l} % ${DV}u;`);
         body = `let gk = k0 + ${r}; let gd = ${base} + ${q} * 4u; ` +
           `if (gk < kEnd && gd < ${dimN}) { ${reg} = vec4<${t}>(${op}[${off} / 4u + gk * (${dimN} / 4u) + gd / 4u]); }`;
-        st = `${S}[SOFF${r} * ${DV}u + ${q}] = ${reg};`;
+        st = `${tileAt(S, RS, PS, `SOFF${r} * ${DV}u + ${q}`)} = ${reg};`;
       } else {
         // r = k, q = d quad: 4 scalar loads. Threads run along the contiguous dimension (k when K is
         // contiguous, the d quads otherwise) so that each load instruction is coalesced.
@@ -593,7 +635,7 @@ function tileWgsl(c: TileConfig, f: KernelFlags): string {
           )
             .join(" ") +
           " }";
-        st = `${S}[SOFF${r} * ${DV}u + ${q}] = ${reg};`;
+        st = `${tileAt(S, RS, PS, `SOFF${r} * ${DV}u + ${q}`)} = ${reg};`;
       }
       const full = (k0: string) => `{ let k0 = ${k0}; ${reg} = vec4<${t}>(0.0); ${body} }`;
       load.push(guard ? `if (${l} < ${units}u) ${full("K0")}` : full("K0"));
@@ -609,10 +651,12 @@ function tileWgsl(c: TileConfig, f: KernelFlags): string {
   const grouped = c.group && c.group > 1;
 
   emit(`${decl}
-var<workgroup> As: array<vec4<${tA}>, ${KG * GA}>;
-var<workgroup> Bs: array<vec4<${tB}>, ${KG * GB}>;${
-    KG > 1 ? `\nvar<workgroup> Red: array<vec4<f32>, ${(BM * BN) / 4}>;` : ""
-  }
+var<workgroup> As: ${
+    nested ? `array<array<array<vec4<${tA}>, ${TY}>, ${PA}>, ${KG * bufs}>` : `array<vec4<${tA}>, ${KG * GA}>`
+  };
+var<workgroup> Bs: ${
+    nested ? `array<array<array<vec4<${tB}>, ${TX}>, ${PB}>, ${KG * bufs}>` : `array<vec4<${tB}>, ${KG * GB}>`
+  };${KG > 1 ? `\nvar<workgroup> Red: array<vec4<f32>, ${(BM * BN) / 4}>;` : ""}
 
 @compute @workgroup_size(${NT * KG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) ${KG > 1 ? "lid" : "tid"}: u32${
@@ -638,8 +682,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) ${KG
     emit(`  let m0 = wid.y * ${BM}u;
   let n0 = wid.x * ${BN}u;`);
   }
-  emit(`  let tx = tid % ${TX}u;
+  if (c.lanes) {
+    // Warps of lanes × 32/lanes threads, laid out row-major over the thread grid.
+    const L = c.lanes;
+    emit(`  let lane = tid % 32u;
+  let warp = tid / 32u;
+  let tx = (warp % ${TX / L}u) * ${L}u + lane % ${L}u;
+  let ty = (warp / ${TX / L}u) * ${32 / L}u + lane / ${L}u;`);
+  } else {
+    emit(`  let tx = tid % ${TX}u;
   let ty = tid / ${TX}u;`);
+  }
   for (const s of [...sa.decl, ...sb.decl]) emit(`  ${s}`);
   for (let m = 0; m < TM; m++) {
     for (let j = 0; j < TN / 4; j++) emit(`  var acc${m}_${j} = vec4<f32>(0.0);`);
@@ -650,7 +703,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) ${KG
   let kEnd = ${f.split ? "min(u.K, kBegin + u.kc)" : "u.K"};
   let nt = (kEnd - kBegin + ${BK * KG - 1}u) / ${BK * KG}u;`);
   const first = KG > 1 ? `kBegin + kg * ${BK}u` : "kBegin";
-  for (const s of [...sa.load(first), ...sb.load(first)]) emit(`  ${s}`);
+  const prefetch = c.prefetch !== false;
+  if (prefetch) { for (const s of [...sa.load(first), ...sb.load(first)]) emit(`  ${s}`); }
   const next = KG > 1 ? `kBegin + ((t + 1u) * ${KG}u + kg) * ${BK}u` : `kBegin + (t + 1u) * ${BK}u`;
   // Store offsets of the (single-buffered) tiles: the group's own with k-groups.
   const soA = KG > 1 ? "gA + " : "", soB = KG > 1 ? "gB + " : "";
@@ -668,11 +722,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) ${KG
   } else {
     emit(`  for (var t = 0u; t < nt; t++) {
     workgroupBarrier();`);
+    if (!prefetch) {
+      const cur = KG > 1 ? `kBegin + (t * ${KG}u + kg) * ${BK}u` : `kBegin + t * ${BK}u`;
+      for (const s of [...sa.load(cur), ...sb.load(cur)]) emit(`    ${s}`);
+    }
     for (const s of [...sa.store(soA), ...sb.store(soB)]) emit(`    ${s}`);
-    emit(`    workgroupBarrier();
-    if (t + 1u < nt) {`);
-    for (const s of [...sa.load(next), ...sb.load(next)]) emit(`      ${s}`);
-    emit(`    }`);
+    emit(`    workgroupBarrier();`);
+    if (prefetch) {
+      emit(`    if (t + 1u < nt) {`);
+      for (const s of [...sa.load(next), ...sb.load(next)]) emit(`      ${s}`);
+      emit(`    }`);
+    }
   }
   // The BK-deep step, unrolled U k-steps at a time: TM/4 vec4 reads of A, TN/4 of B, TM·TN/4 vec4 FMAs
   // per k. With U < BK a loop of constant trip count BK/U runs the unrolled blocks.
@@ -680,6 +740,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) ${KG
   if (U < BK) emit(`    for (var kb = 0u; kb < ${BK / U}u; kb++) {`);
   const oA = c.db ? "oA + " : soA, oB = c.db ? "oB + " : soB;
   const kbA = U < BK ? `kb * ${U * MA}u + ` : "", kbB = U < BK ? `kb * ${U * NB}u + ` : "";
+  // Nested reads: the buffer (one per k-step or k-group) and the row of the unrolled block.
+  const bufIx = c.db ? "t & 1u" : KG > 1 ? "kg" : "0u";
+  const kbR = (T: number) => (U < BK ? `kb * ${(U * T) / 4}u + ` : "");
   // The swizzle of k-row kk of the block (a constant when the whole step is unrolled).
   const swz = (kk: number) =>
     U < BK ? `(((kb * ${U}u + ${kk}u) / 4u * ${mult}u) & 7u)` : `${((kk >> 2) * mult) & 7}u`;
@@ -698,11 +761,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) ${KG
     const body: string[] = [];
     for (let i = 0; i < TM / 4; i++) {
       const col = swA ? `((${i * TY}u + ty) ^ ${swz(kk)})` : `${i * TY}u + ty`;
-      body.push(`let a${i} = ${wideA(`As[${oA}${kbA}${kk * MA}u + ${col}]`)};`);
+      const read = nested
+        ? `As[${bufIx}][${kbR(TM)}${(kk * TM) / 4 + i}u][${swA ? `ty ^ ${swz(kk)}` : "ty"}]`
+        : `As[${oA}${kbA}${kk * MA}u + ${col}]`;
+      body.push(`let a${i} = ${wideA(read)};`);
     }
     for (let j = 0; j < TN / 4; j++) {
       const col = swB ? `((${j * TX}u + tx) ^ ${swz(kk)})` : `${j * TX}u + tx`;
-      body.push(`let b${j} = ${wideB(`Bs[${oB}${kbB}${kk * NB}u + ${col}]`)};`);
+      const read = nested
+        ? `Bs[${bufIx}][${kbR(TN)}${(kk * TN) / 4 + j}u][${swB ? `tx ^ ${swz(kk)}` : "tx"}]`
+        : `Bs[${oB}${kbB}${kk * NB}u + ${col}]`;
+      body.push(`let b${j} = ${wideB(read)};`);
     }
     for (let i = 0; i < TM / 4; i++) {
       for (let r = 0; r < 4; r++) {

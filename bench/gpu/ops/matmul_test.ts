@@ -263,6 +263,58 @@ Deno.test("forward: k-groups (in-workgroup split-K), every transpose, epilogue, 
   assert.equal(configThreads(mid), 1024);
 });
 
+// Nested workgroup tiles ([buffer][k-row part][thread column]) with the options that change their
+// indexing: double buffers, swizzled reads, k-groups, unroll blocks shorter than BK, f16 tiles.
+const NESTED_CONFIGS: TileConfig[] = [
+  { kind: "tile", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, db: true, swizzle: true, nested: true },
+  { kind: "tile", BM: 32, BN: 32, BK: 16, TM: 4, TN: 4, swizzle: true, kgroups: 2, unroll: 8, nested: true },
+  { kind: "tile", BM: 64, BN: 32, BK: 8, TM: 8, TN: 4, nested: true },
+];
+
+Deno.test("forward: nested workgroup tiles, every transpose, with the tile options", async () => {
+  for (const config of NESTED_CONFIGS) {
+    for (const o of TRANSPOSES) {
+      await checkForward(...shapes(68, 72, 140, o), { ...o, config });
+      await checkForward(...shapes(17, 33, 65, o), { ...o, config });
+    }
+  }
+  await checkForward([37, 300], [300, 36], { config: NESTED_CONFIGS[0], biasN: 36, activation: "gelu" });
+  if (rt.gpu.f16) {
+    const config: TileConfig = { ...NESTED_CONFIGS[0], half: true };
+    for (const o of [TRANSPOSES[0], TRANSPOSES[3]]) {
+      await checkForward(...shapes(68, 72, 44, o), { ...o, config, dtype: "f16" }, 1e-3);
+    }
+  }
+  // A swizzled read XORs up to 7 into the thread column, so each side needs 8 threads.
+  assert.match(
+    configProblem(rt, { kind: "tile", BM: 32, BN: 32, BK: 16, TM: 8, TN: 4, swizzle: true, nested: true }) ??
+      "",
+    /nested with swizzle needs/,
+  );
+  assert.equal(configProblem(rt, { kind: "tile", BM: 32, BN: 32, BK: 16, TM: 8, TN: 4, nested: true }), null);
+});
+
+// Warp layouts of the thread grid, and loads without prefetch (with k-groups and nested tiles).
+const LAYOUT_CONFIGS: TileConfig[] = [
+  { kind: "tile", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, lanes: 8 },
+  { kind: "tile", BM: 64, BN: 32, BK: 8, TM: 4, TN: 4, lanes: 4, prefetch: false, kgroups: 2, nested: true },
+  { kind: "tile", BM: 32, BN: 32, BK: 16, TM: 4, TN: 4, prefetch: false, swizzle: true },
+];
+
+Deno.test("forward: warp layouts and loads without prefetch, every transpose", async () => {
+  for (const config of LAYOUT_CONFIGS) {
+    for (const o of TRANSPOSES) {
+      await checkForward(...shapes(68, 72, 140, o), { ...o, config });
+      await checkForward(...shapes(17, 33, 65, o), { ...o, config });
+    }
+  }
+  await checkForward([37, 300], [300, 36], { config: LAYOUT_CONFIGS[0], biasN: 36, withAddend: true });
+  const base: TileConfig = { kind: "tile", BM: 64, BN: 32, BK: 16, TM: 4, TN: 4 };
+  assert.match(configProblem(rt, { ...base, lanes: 16 }) ?? "", /lanes 16 must/);
+  assert.match(configProblem(rt, { ...base, lanes: 3 }) ?? "", /lanes 3 must/);
+  assert.match(configProblem(rt, { ...base, db: true, prefetch: false }) ?? "", /prefetch: false/);
+});
+
 Deno.test("forward: scalar loads (odd shapes) and mixed alignment, every transpose", async () => {
   for (const config of ["64x64", "gemv"] as const) {
     for (const o of TRANSPOSES) {
