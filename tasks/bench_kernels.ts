@@ -147,6 +147,14 @@ const tile = (BM: number, BN: number, BK: number, TM: number, TN: number, more: 
  * 128×128 with 128 threads), 8×8 thread tiles in smaller workgroups; with `f16: true` only for f16
  * inputs (f16 workgroup tiles, and f16 partial sums).
  */
+function npCandidates(list: [string, TileConfig][], f16 = false) {
+  return list.map(([label, config]) => ({
+    label,
+    config: { ...config, prefetch: false },
+    ...(f16 ? { f16 } : {}),
+  }));
+}
+
 const GEMM_CANDIDATES: { label: string; config: TileConfig; f16?: boolean }[] = [
   { label: "128x128k8", config: tile(128, 128, 8, 8, 8) },
   { label: "128x128g8", config: tile(128, 128, 16, 8, 8, { group: 8 }) },
@@ -231,6 +239,25 @@ const GEMM_CANDIDATES: { label: string; config: TileConfig; f16?: boolean }[] = 
     config: tile(128, 256, 16, 8, 16, { swizzle: true, half: true, halfSums: true, nested: true }),
     f16: true,
   },
+  // Without prefetch (np): the registers the next k-step's loads held are free during the FMAs.
+  ...npCandidates([
+    ["128x128np", tile(128, 128, 16, 8, 8)],
+    ["128x128npn", tile(128, 128, 16, 8, 8, { nested: true })],
+    ["128x128k32npn", tile(128, 128, 32, 8, 8, { swizzle: true, nested: true })],
+    ["128x128k8npn", tile(128, 128, 8, 8, 8, { nested: true })],
+    ["128x128g8npn", tile(128, 128, 16, 8, 8, { nested: true, group: 8 })],
+    ["128x128w8npn", tile(128, 128, 16, 8, 8, { nested: true, lanes: 8 })],
+    ["128x256npn", tile(128, 256, 16, 8, 16, { swizzle: true, nested: true })],
+    ["128x256w8npn", tile(128, 256, 16, 8, 16, { swizzle: true, nested: true, lanes: 8 })],
+    ["256x128npn", tile(256, 128, 16, 16, 8, { swizzle: true, nested: true })],
+    ["64x128t8x8npn", tile(64, 128, 16, 8, 8, { swizzle: true, nested: true })],
+    ["128x128t8x16npn", tile(128, 128, 16, 8, 16, { swizzle: true, nested: true })],
+  ]),
+  ...npCandidates([
+    ["128x128hnpn", tile(128, 128, 16, 8, 8, { half: true, nested: true })],
+    ["128x128k32hnpn", tile(128, 128, 32, 8, 8, { swizzle: true, half: true, nested: true })],
+    ["128x256hnpn", tile(128, 256, 16, 8, 16, { swizzle: true, half: true, nested: true })],
+  ], true),
 ];
 
 /**
@@ -260,6 +287,14 @@ const SMALL_CANDIDATES: { label: string; config: TileConfig }[] = [
   { label: "32x32n", config: tile(32, 32, 16, 4, 4, { swizzle: true, nested: true }) },
   { label: "32x32kg4n", config: tile(32, 32, 16, 4, 4, { swizzle: true, kgroups: 4, nested: true }) },
   { label: "64x64kg2n", config: tile(64, 64, 16, 4, 4, { kgroups: 2, nested: true }) },
+  // Deeper k-steps: fewer global-memory round trips, which bound a small GEMM with a long K.
+  { label: "32x32k64", config: tile(32, 32, 64, 4, 4, { swizzle: true }) },
+  { label: "64x32k64", config: tile(64, 32, 64, 4, 4, { swizzle: true }) },
+  { label: "64x64k32", config: tile(64, 64, 32, 4, 4, { swizzle: true }) },
+  { label: "64x64k64", config: tile(64, 64, 64, 4, 4, { swizzle: true }) },
+  { label: "32x32kg4k32", config: tile(32, 32, 32, 4, 4, { swizzle: true, kgroups: 4 }) },
+  { label: "64x64k32n", config: tile(64, 64, 32, 4, 4, { swizzle: true, nested: true }) },
+  { label: "64x64np", config: tile(64, 64, 16, 4, 4, { prefetch: false }) },
 ];
 
 /** The named tile configurations, labelled as the sweeps label candidates. */
@@ -306,7 +341,11 @@ if (import.meta.main) {
         } µs ` +
         `with its own submit; host ${overheads.encodeUs.toFixed(1)} µs to record one (${
           overheads.encodeNewBindGroupUs.toFixed(1)
-        } µs with a new bind group); readback ${overheads.readbackMs.toFixed(1)} ms`,
+        } µs with a new bind group); readback ${overheads.readbackMs.toFixed(1)} ms${
+          overheads.kernelFloorUs === null
+            ? ""
+            : `; kernel timer floor ${overheads.kernelFloorUs.toFixed(1)} µs (an empty dispatch)`
+        }`,
     );
     const results: Result[] = [];
     const provenance = await collectProvenance({ adapter: gpu.info });
@@ -446,10 +485,10 @@ if (import.meta.main) {
       }
     }
     if (only?.includes("modelsweep")) {
-      // Every named tile configuration and the small-tile candidates at the model's batch-16 shapes
+      // Every named tile configuration and the small-tile candidates at each of the model's shapes
       // (opt-in: what a GPU session tunes the heuristic from).
       const tiles = picked([...NAMED_TILES, ...SMALL_CANDIDATES]);
-      for (const [M, N, K, t] of preset.modelGemms.slice(0, 6)) {
+      for (const [M, N, K, t] of preset.modelGemms) {
         for (const c of tiles) {
           await gemm(M, N, K, "f32", c, `model gemm[${c.label}]`, t, 100, undefined, true).catch((err) =>
             console.log(`  model gemm[${c.label}] ${M}×${N}×${K} skipped: ${err.message}`)

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The GPU checks of the engine and training issues in one call on a lent NVIDIA machine, sized to fit a
-# 15-minute device budget (at most 9.5 minutes of commands, by the step timeouts). From the project root, after
-# `bash ../shared/device/prepare.sh` and `bash tasks/device_pack.sh` here (the npm packages, packed to fit the
-# transfer limit), call the device tool with carry [".device"], timeout_s 570 and
+# The GPU checks of the engine and training issues in one call on a lent NVIDIA machine, sized for a
+# 15-minute device budget: all steps take about 5 minutes on an H100, and the step timeouts bound each one
+# (together 11 minutes, so a call that must stay under the device tool's 10-minute limit names fewer steps
+# in DEVICE_STEPS). From the project root, after `bash ../shared/device/prepare.sh` and
+# `bash tasks/device_pack.sh` here (the npm packages, packed to fit the transfer limit), call the device tool
+# with carry [".device"], timeout_s 590 and
 #
 #   DIRBENCH_GIT_COMMIT=<commit> bash .device/remote.sh bash tasks/device_check.sh
 #
@@ -16,6 +18,8 @@
 #   train-paper.json        bench:train --config paper with a per-kernel profile (LoRA, as the paper trains)
 #   train-paper-full16.json the paper-preset model fully fine-tuned at batch 16 (the PyTorch-eager reference)
 #   train-paper-full64.json the same at batch 64
+#   cublas.json             cuBLAS through PyTorch at the same GEMMs (tasks/cublas_reference.py), when the
+#                           machine has PyTorch with CUDA
 #   log.txt                 everything printed (the GPU's name and driver first)
 # A failing or timed-out step is reported and the others still run; the kernel benches rewrite their file
 # after every result, so a step stopped at its limit keeps what it measured. Steps run most wanted first.
@@ -37,10 +41,17 @@ gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,nohea
 echo "gpu: $gpu"
 # DEVICE_STEPS picks steps (default all, in this order); GEMMSWEEP_CANDIDATES narrows the gemmsweep and
 # SWEEP_CANDIDATES the model and split sweeps (comma-separated labels, e.g. 32x32,32x32kg4,64x64kg2).
-steps=" ${DEVICE_STEPS:-kernels train full16 full64 splitsweep gemmsweep modelsweep} "
+steps=" ${DEVICE_STEPS:-kernels cublas train full16 full64 splitsweep gemmsweep modelsweep} "
 has() { [[ "$steps" == *" $1 "* ]]; }
 has kernels && step 150 "${run[@]}" tasks/bench_kernels.ts --preset gpu --only gemm,model,attention,train \
   --out "$out/kernels.json"
+if has cublas; then
+  if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+    step 60 python3 tasks/cublas_reference.py --out "$out/cublas.json"
+  else
+    echo "== cublas: skipped (no PyTorch with CUDA here)"
+  fi
+fi
 # 50 timed steps: the run loop reads logs back every 50 steps (one ~11 ms wait), so the figures include it as
 # training pays it.
 has train && step 90 "${run[@]}" tasks/bench_train.ts --config paper --steps 50 --profile --out "$out/train-paper.json"

@@ -56,7 +56,13 @@ export function deviceSummary(dir: string): string[] {
   const kernels = readJson<{
     adapter: { description: string };
     results: KernelRow[];
-    overheads?: { dispatchUs: number; encodeUs?: number; encodeNewBindGroupUs?: number; readbackMs: number };
+    overheads?: {
+      dispatchUs: number;
+      encodeUs?: number;
+      encodeNewBindGroupUs?: number;
+      readbackMs: number;
+      kernelFloorUs?: number | null;
+    };
   }>(join(dir, "kernels.json"));
   if (kernels) {
     lines.push(`adapter: ${kernels.adapter.description}`);
@@ -71,6 +77,9 @@ export function deviceSummary(dir: string): string[] {
         );
       }
       row("readback", `${o.readbackMs.toFixed(1)} ms`);
+      if (o.kernelFloorUs != null) {
+        row("kernel timer floor (an empty dispatch)", `${o.kernelFloorUs.toFixed(1)} µs`);
+      }
     }
     const gemm = (n: number, dtype: string) =>
       kernels.results.find((r) => r.name === `gemm ${n}×${n}×${n}` && r.dtype === dtype);
@@ -109,6 +118,29 @@ export function deviceSummary(dir: string): string[] {
           } µs)`,
         );
       }
+    }
+  }
+  // cuBLAS on the same card (tasks/cublas_reference.py): its rate at 4096³, and each model shape's kernel
+  // time against cuBLAS's at that shape (CUDA-graph replay: kernels without launch gaps).
+  const cublas = readJson<{ results: KernelRow[] }>(join(dir, "cublas.json"));
+  if (kernels && cublas) {
+    for (const dtype of ["f32", "f16"]) {
+      const ref = cublas.results.find((r) => r.name === "gemm 4096×4096×4096" && r.dtype === dtype);
+      if (ref?.kernelGflops) {
+        row(`cuBLAS 4096³ ${dtype} (same card)`, `${(ref.kernelGflops / 1000).toFixed(1)} TFLOP/s`);
+      }
+    }
+    const model = kernels.results.filter((r) =>
+      r.name.startsWith("model gemm ") && r.dtype === "f32" && r.kernelMs !== undefined
+    );
+    for (const r of model) {
+      const ref = cublas.results.find((c) => c.name === r.name && c.dtype === r.dtype);
+      if (!ref?.kernelMs) continue;
+      row(
+        `  ${r.name.slice("model gemm ".length)} f32 by kernel time`,
+        `${(r.kernelMs! * 1000).toFixed(1)} µs`,
+        `cuBLAS ${(ref.kernelMs * 1000).toFixed(1)} µs: ${(r.kernelMs! / ref.kernelMs).toFixed(2)}× its time`,
+      );
     }
   }
   // The tile sweeps: the fastest correct candidate per dtype (f16 partial sums apart: they are not f32

@@ -71,7 +71,32 @@ Deno.test("device_summary: reads the benchmark files device_check.sh writes and 
       join(dir, "modelsweep.json"),
       JSON.stringify({ results: [modelRow("wall", 0.03, 0.02), modelRow("kernel", 0.04, 0.008)] }),
     );
+    // cuBLAS at the same shapes: its 4096³ rate, and each model shape's kernel time against it.
+    kernels.overheads.kernelFloorUs = 4.25;
+    await Deno.writeTextFile(join(dir, "kernels.json"), JSON.stringify(kernels));
+    const shape = kernels.results.find((r: { name: string }) => r.name.startsWith("model gemm "));
+    await Deno.writeTextFile(
+      join(dir, "cublas.json"),
+      JSON.stringify({
+        results: [
+          {
+            name: "gemm 4096×4096×4096",
+            dtype: "f32",
+            shape: [4096, 4096, 4096],
+            ms: 2.8,
+            gflops: 49000,
+            kernelMs: 2.7,
+            kernelGflops: 50900,
+          },
+          { ...shape, kernelMs: shape.kernelMs / 4 },
+        ],
+      }),
+    );
     const timed = deviceSummary(dir).join("\n");
+    assert.match(timed, /kernel timer floor \(an empty dispatch\) +4\.3 µs/);
+    assert.match(timed, /cuBLAS 4096³ f32 \(same card\) +50\.9 TFLOP\/s/);
+    assert.ok(timed.includes(`${shape.name.slice("model gemm ".length)} f32 by kernel time`));
+    assert.match(timed, /cuBLAS [\d.]+ µs: 4\.00× its time/);
     assert.match(timed, /by kernel time, slowest \(4096×512×32\) +6\.0 TFLOP\/s {2}5\.7× below the peak/);
     assert.match(timed, /modelsweep 1152×256×256: best wall +30 µs/);
     assert.match(timed, /by kernel time: kernel +8\.0 µs/);

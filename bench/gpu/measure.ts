@@ -137,7 +137,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) { if (gid.x == 0u) { O[0] = O
 /**
  * Per-dispatch costs in microseconds: in a shared pass, and as separate submits; the host's share of a
  * dispatch (recording it, without the GPU) when its bind group is cached and when it must be created;
- * plus readback latency.
+ * readback latency; and the kernel timer's floor (an empty dispatch by {@linkcode timeKernels}; null
+ * without timestamps).
  */
 export async function measureOverheads(rt: Runtime, count: number): Promise<{
   dispatchUs: number;
@@ -145,6 +146,7 @@ export async function measureOverheads(rt: Runtime, count: number): Promise<{
   encodeUs: number;
   encodeNewBindGroupUs: number;
   readbackMs: number;
+  kernelFloorUs: number | null;
 }> {
   const t = new Tensor(rt, [64]);
   const shared = await timeGpu(rt, () => {
@@ -169,6 +171,9 @@ export async function measureOverheads(rt: Runtime, count: number): Promise<{
   const encodeNewBindGroupUs = hostUs(fresh);
   await sync(rt, t);
   for (const f of fresh) f.release();
+  // The floor of {@linkcode timeKernels}: an empty dispatch timed as it times kernels (a pass of its own
+  // between timestamps), which a small kernel's time includes.
+  const floorMs = await timeKernels(rt, () => rt.dispatch(emptyProgram, [t.buffer], [1]), 50);
   const reads: number[] = [];
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
@@ -183,5 +188,6 @@ export async function measureOverheads(rt: Runtime, count: number): Promise<{
     encodeUs,
     encodeNewBindGroupUs,
     readbackMs: reads[2],
+    kernelFloorUs: floorMs === null ? null : floorMs * 1000,
   };
 }
