@@ -258,6 +258,17 @@ const GEMM_CANDIDATES: { label: string; config: TileConfig; f16?: boolean }[] = 
     ["128x128k32hnpn", tile(128, 128, 32, 8, 8, { swizzle: true, half: true, nested: true })],
     ["128x256hnpn", tile(128, 256, 16, 8, 16, { swizzle: true, half: true, nested: true })],
   ], true),
+  // No prefetch with swizzled stores (s), loads issued before the barrier (e), double buffers (db).
+  ...npCandidates([
+    ["128x128snpn", tile(128, 128, 16, 8, 8, { swizzle: true, nested: true })],
+    ["128x128npne", tile(128, 128, 16, 8, 8, { nested: true, early: true })],
+    ["128x128snpne", tile(128, 128, 16, 8, 8, { swizzle: true, nested: true, early: true })],
+    ["128x128k32npne", tile(128, 128, 32, 8, 8, { swizzle: true, nested: true, early: true })],
+    ["128x128g8npne", tile(128, 128, 16, 8, 8, { nested: true, group: 8, early: true })],
+    ["64x128t8x8npne", tile(64, 128, 16, 8, 8, { swizzle: true, nested: true, early: true })],
+    ["128x256w8npne", tile(128, 256, 16, 8, 16, { swizzle: true, nested: true, lanes: 8, early: true })],
+    ["128x128dbnpn", tile(128, 128, 16, 8, 8, { db: true, swizzle: true, nested: true })],
+  ]),
 ];
 
 /**

@@ -109,9 +109,16 @@ export interface TileConfig {
   /**
    * Load the next k-step from global memory into registers while computing the current one (default
    * true). false loads each k-step just before storing it, so those registers are free during the
-   * FMAs (fewer registers, maybe more workgroups per SM); not with `db`.
+   * FMAs (fewer registers, more workgroups per SM); with `db`, the next k-step is loaded and stored
+   * into the other buffer after the current one's FMAs.
    */
   prefetch?: boolean;
+  /**
+   * With `prefetch: false` (and no `db`): issue a k-step's loads before the barrier that precedes its
+   * stores rather than after it, so they are in flight while the workgroup's other threads finish the
+   * previous k-step.
+   */
+  early?: boolean;
 }
 
 /**
@@ -145,6 +152,11 @@ export type MatmulConfig = TileConfig | GemvConfig | TexConfig;
 export const MATMUL_CONFIGS = {
   /** Large shapes: 128×128, BK 16, 8×8 per thread, 256 threads, 16 KiB of workgroup memory. */
   "128x128": { kind: "tile", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
+  /**
+   * The 128×128 class on GPUs: as "128x128" with nested workgroup tiles and no prefetch (each k-step's
+   * loads just before its stores), 16 KiB.
+   */
+  "128x128np": { kind: "tile", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, nested: true, prefetch: false },
   /**
    * Big GEMMs (≥ 1024 tiles of 128×128): 128×128, BK 32, 8×8 per thread, 256 threads, swizzled transposed
    * stores, 32 KiB of workgroup memory.
@@ -232,7 +244,7 @@ export function configProblem(rt: Runtime, c: MatmulConfig, f16A = false, f16B =
     return `kgroups ${kgroups} must be an integer from 1 to 8`;
   }
   if (kgroups > 1 && c.db) return "kgroups does not combine with db";
-  if (c.prefetch === false && c.db) return "prefetch: false does not combine with db";
+  if (c.early && (c.prefetch !== false || c.db)) return "early needs prefetch: false and no db";
   if (c.lanes !== undefined) {
     const { lanes } = c, TX = BN / TN, TY = BM / TM;
     if (![1, 2, 4, 8, 16, 32].includes(lanes) || TX % lanes || TY % (32 / lanes)) {
@@ -281,10 +293,6 @@ const MIN_SPLIT_K = 256;
 /** Smallest K-chunk of one split-K slice of the texture kernel. */
 const TEX_MIN_SPLIT_K = 256;
 
-/** 128×128 tiles from which a GEMM counts as big (4096² and up): the BK-32 tile. */
-const BIG_TILES = 1024;
-/** Shortest K for which f32 GEMMs of the 128×128 class take the double-buffered tile. */
-const DB_MIN_K = 1024;
 /** Longest K, and fewest workgroups, for which a mid-sized GEMM takes the 64×32 tile. */
 const NARROW_MAX_K = 512, NARROW_MIN_GROUPS = 256;
 /** 64×64 tiles below which a GEMM takes the 32×32 tile. */
@@ -359,7 +367,7 @@ export function chooseTiledConfig(
   K: number,
   batch = 1,
   transB = false,
-  f16 = false,
+  _f16 = false,
 ): TileConfig | GemvConfig {
   if (M <= 16) return { kind: "gemv", rows: gemvRows(M, transB) };
   const maxSplit = batch === 1 ? Math.max(1, Math.floor(K / MIN_SPLIT_K)) : 1;
@@ -368,10 +376,7 @@ export function chooseTiledConfig(
   const fills = (c: TileConfig) =>
     M >= c.BM && N >= c.BN && tilesOf(c) * maxSplit >= MIN_GROUPS && !configProblem(rt, c);
   const { "128x128": big, "64x32": narrow, "128x64": wide, "64x64": mid, "32x32": small } = MATMUL_CONFIGS;
-  if (fills(big)) {
-    const better = tilesOf(big) >= BIG_TILES ? "128x128k32" : !f16 && K >= DB_MIN_K ? "128x128db" : null;
-    return better && !configProblem(rt, MATMUL_CONFIGS[better], f16, f16) ? MATMUL_CONFIGS[better] : big;
-  }
+  if (fills(big)) return MATMUL_CONFIGS["128x128np"];
   if (K <= NARROW_MAX_K && tilesOf(narrow) >= NARROW_MIN_GROUPS) return narrow;
   if (fills(wide)) return wide;
   return tilesOf(mid) < SMALL_TILES ? small : mid;
@@ -533,7 +538,7 @@ function tileProgram(c: TileConfig, f: KernelFlags): Program {
     c.half ? ":h" : ""
   }${c.halfSums ? ":hs" : ""}${(c.kgroups ?? 1) > 1 ? `:kg${c.kgroups}` : ""}${c.nested ? ":n" : ""}${
     c.lanes ? `:w${c.lanes}` : ""
-  }${c.prefetch === false ? ":np" : ""}`;
+  }${c.prefetch === false ? ":np" : ""}${c.early ? ":e" : ""}`;
   const key = `matmul:tile:${c.BM}x${c.BN}x${c.BK}:${c.TM}x${c.TN}:u${c.unroll ?? c.BK}${opts}:${
     flagsKey(f)
   }`;
@@ -704,7 +709,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) ${KG
   let nt = (kEnd - kBegin + ${BK * KG - 1}u) / ${BK * KG}u;`);
   const first = KG > 1 ? `kBegin + kg * ${BK}u` : "kBegin";
   const prefetch = c.prefetch !== false;
-  if (prefetch) { for (const s of [...sa.load(first), ...sb.load(first)]) emit(`  ${s}`); }
+  if (prefetch || c.db) { for (const s of [...sa.load(first), ...sb.load(first)]) emit(`  ${s}`); }
   const next = KG > 1 ? `kBegin + ((t + 1u) * ${KG}u + kg) * ${BK}u` : `kBegin + (t + 1u) * ${BK}u`;
   // Store offsets of the (single-buffered) tiles: the group's own with k-groups.
   const soA = KG > 1 ? "gA + " : "", soB = KG > 1 ? "gB + " : "";
@@ -715,17 +720,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) ${KG
     emit(`  for (var t = 0u; t < nt; t++) {
     workgroupBarrier();
     let oA = (t & 1u) * ${BK * MA}u;
-    let oB = (t & 1u) * ${BK * NB}u;
-    if (t + 1u < nt) {`);
-    for (const s of [...sa.load(next), ...sb.load(next)]) emit(`      ${s}`);
-    emit(`    }`);
-  } else {
-    emit(`  for (var t = 0u; t < nt; t++) {
-    workgroupBarrier();`);
-    if (!prefetch) {
-      const cur = KG > 1 ? `kBegin + (t * ${KG}u + kg) * ${BK}u` : `kBegin + t * ${BK}u`;
-      for (const s of [...sa.load(cur), ...sb.load(cur)]) emit(`    ${s}`);
+    let oB = (t & 1u) * ${BK * NB}u;`);
+    if (prefetch) {
+      emit(`    if (t + 1u < nt) {`);
+      for (const s of [...sa.load(next), ...sb.load(next)]) emit(`      ${s}`);
+      emit(`    }`);
     }
+  } else {
+    const cur = KG > 1 ? `kBegin + (t * ${KG}u + kg) * ${BK}u` : `kBegin + t * ${BK}u`;
+    emit(`  for (var t = 0u; t < nt; t++) {`);
+    if (!prefetch && c.early) { for (const s of [...sa.load(cur), ...sb.load(cur)]) emit(`    ${s}`); }
+    emit(`    workgroupBarrier();`);
+    if (!prefetch && !c.early) { for (const s of [...sa.load(cur), ...sb.load(cur)]) emit(`    ${s}`); }
     for (const s of [...sa.store(soA), ...sb.store(soB)]) emit(`    ${s}`);
     emit(`    workgroupBarrier();`);
     if (prefetch) {
@@ -793,6 +799,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) ${KG
   if (U < BK) emit(`    }`);
   if (c.db) {
     emit(`    if (t + 1u < nt) {`);
+    if (!prefetch) { for (const s of [...sa.load(next), ...sb.load(next)]) emit(`      ${s}`); }
     const so = (o: string) => `${o} ^ ${o.endsWith("A") ? BK * MA : BK * NB}u) + `;
     for (const s of [...sa.store(`(${so("oA")}`), ...sb.store(`(${so("oB")}`)]) emit(`      ${s}`);
     emit(`    }`);

@@ -88,6 +88,7 @@ const ODD: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 33, 65], [13
 
 const CONFIGS: MatmulConfigName[] = [
   "128x128",
+  "128x128np",
   "128x128k32",
   "128x128db",
   "128x64",
@@ -137,20 +138,21 @@ Deno.test("config heuristic and limits", () => {
   assert.deepEqual(chooseMatmulConfig(gpuRt, 1152, 1024, 256), MATMUL_CONFIGS["64x32"]);
   assert.deepEqual(chooseMatmulConfig(gpuRt, 1152, 1024, 256, 1, true), MATMUL_CONFIGS["64x32"]);
   assert.deepEqual(chooseMatmulConfig(gpuRt, 1152, 256, 1024), MATMUL_CONFIGS["128x64"]);
-  // the 128×128 class: BK-32 tile for big GEMMs, double-buffered for f32 with K ≥ 1024, else plain
-  assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 4096, 512), MATMUL_CONFIGS["128x128k32"]);
-  assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 4096, 4096, 1, false, true), MATMUL_CONFIGS["128x128k32"]);
-  assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 512, 2048), MATMUL_CONFIGS["128x128db"]);
-  assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 2048, 512), MATMUL_CONFIGS["128x128"]);
-  assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 512, 2048, 1, false, true), MATMUL_CONFIGS["128x128"]);
+  // the 128×128 class: nested tiles without prefetch, f32 and f16
+  const np = MATMUL_CONFIGS["128x128np"];
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 4096, 512), np);
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 4096, 4096, 1, false, true), np);
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 512, 2048), np);
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 2048, 512), np);
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 512, 2048, 1, false, true), np);
   // split-K only for single GEMMs with few tiles and a long K (weight gradients)
-  assert.deepEqual(chooseMatmulConfig(gpuRt, 768, 768, 8192), MATMUL_CONFIGS["128x128db"]);
-  // a device with 16 KiB of workgroup memory keeps the 16 KiB tile
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 768, 768, 8192), np);
+  // it needs 16 KiB of workgroup memory, so a 16 KiB device takes it too
   const small = {
     gpu: { ...gpuRt.gpu, limits: { ...rt.gpu.limits, maxComputeWorkgroupStorageSize: 16384 } },
   } as typeof rt;
-  assert.deepEqual(chooseMatmulConfig(small, 4096, 4096, 4096), MATMUL_CONFIGS["128x128"]);
-  assert.deepEqual(chooseMatmulConfig(small, 4096, 512, 2048), MATMUL_CONFIGS["128x128"]);
+  assert.deepEqual(chooseMatmulConfig(small, 4096, 4096, 4096), np);
+  assert.equal(configWorkgroupBytes(np), 16384);
   assert.equal(configProblem(small, { ...MATMUL_CONFIGS["128x128db"], half: true }, true, true), null);
   assert.match(
     configProblem(small, { ...MATMUL_CONFIGS["128x128db"], half: true }, true, false) ?? "",
@@ -294,11 +296,24 @@ Deno.test("forward: nested workgroup tiles, every transpose, with the tile optio
   assert.equal(configProblem(rt, { kind: "tile", BM: 32, BN: 32, BK: 16, TM: 8, TN: 4, nested: true }), null);
 });
 
-// Warp layouts of the thread grid, and loads without prefetch (with k-groups and nested tiles).
+// Warp layouts of the thread grid, and loads without prefetch (with k-groups and nested tiles, issued
+// before the barrier, and double-buffered).
 const LAYOUT_CONFIGS: TileConfig[] = [
   { kind: "tile", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, lanes: 8 },
   { kind: "tile", BM: 64, BN: 32, BK: 8, TM: 4, TN: 4, lanes: 4, prefetch: false, kgroups: 2, nested: true },
-  { kind: "tile", BM: 32, BN: 32, BK: 16, TM: 4, TN: 4, prefetch: false, swizzle: true },
+  { kind: "tile", BM: 32, BN: 32, BK: 16, TM: 4, TN: 4, prefetch: false, swizzle: true, early: true },
+  {
+    kind: "tile",
+    BM: 64,
+    BN: 64,
+    BK: 8,
+    TM: 4,
+    TN: 4,
+    prefetch: false,
+    db: true,
+    swizzle: true,
+    nested: true,
+  },
 ];
 
 Deno.test("forward: warp layouts and loads without prefetch, every transpose", async () => {
@@ -312,7 +327,8 @@ Deno.test("forward: warp layouts and loads without prefetch, every transpose", a
   const base: TileConfig = { kind: "tile", BM: 64, BN: 32, BK: 16, TM: 4, TN: 4 };
   assert.match(configProblem(rt, { ...base, lanes: 16 }) ?? "", /lanes 16 must/);
   assert.match(configProblem(rt, { ...base, lanes: 3 }) ?? "", /lanes 3 must/);
-  assert.match(configProblem(rt, { ...base, db: true, prefetch: false }) ?? "", /prefetch: false/);
+  assert.match(configProblem(rt, { ...base, early: true }) ?? "", /early needs prefetch: false/);
+  assert.match(configProblem(rt, { ...base, db: true, prefetch: false, early: true }) ?? "", /early needs/);
 });
 
 Deno.test("forward: scalar loads (odd shapes) and mixed alignment, every transpose", async () => {
