@@ -277,7 +277,6 @@ const GEMM_CANDIDATES: { label: string; config: TileConfig; f16?: boolean }[] = 
  */
 const KGROUP_CANDIDATES: { label: string; config: TileConfig }[] = [
   { label: "32x32kg2", config: tile(32, 32, 16, 4, 4, { swizzle: true, kgroups: 2 }) },
-  { label: "32x32kg4", config: tile(32, 32, 16, 4, 4, { swizzle: true, kgroups: 4 }) },
   { label: "64x32kg4", config: tile(64, 32, 16, 4, 4, { swizzle: true, kgroups: 4 }) },
   { label: "64x64kg2", config: tile(64, 64, 16, 4, 4, { kgroups: 2 }) },
   { label: "64x64kg4", config: tile(64, 64, 16, 4, 4, { kgroups: 4 }) },
@@ -293,7 +292,6 @@ const SMALL_CANDIDATES: { label: string; config: TileConfig }[] = [
   { label: "32x32k32", config: tile(32, 32, 32, 4, 4, { swizzle: true }) },
   ...KGROUP_CANDIDATES,
   // Nested workgroup tiles of the small and mid tiles.
-  { label: "64x64n", config: tile(64, 64, 16, 4, 4, { nested: true }) },
   { label: "64x32n", config: tile(64, 32, 16, 4, 4, { swizzle: true, nested: true }) },
   { label: "32x32n", config: tile(32, 32, 16, 4, 4, { swizzle: true, nested: true }) },
   { label: "32x32kg4n", config: tile(32, 32, 16, 4, 4, { swizzle: true, kgroups: 4, nested: true }) },
@@ -514,7 +512,8 @@ if (import.meta.main) {
           label: c,
           config: MATMUL_CONFIGS[c] as TileConfig,
         })),
-        ...KGROUP_CANDIDATES.filter((c) => c.label === "32x32kg4" || c.label === "64x64kg2"),
+        { label: "32x32kg4", config: MATMUL_CONFIGS["32x32kg4"] as TileConfig },
+        ...KGROUP_CANDIDATES.filter((c) => c.label === "64x64kg2"),
       ]);
       for (const [M, N, K, t] of preset.modelGemms.slice(0, 6)) {
         for (const c of tiles) {

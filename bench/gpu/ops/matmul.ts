@@ -153,10 +153,20 @@ export const MATMUL_CONFIGS = {
   /** Large shapes: 128×128, BK 16, 8×8 per thread, 256 threads, 16 KiB of workgroup memory. */
   "128x128": { kind: "tile", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
   /**
-   * The 128×128 class on GPUs: as "128x128" with nested workgroup tiles and no prefetch (each k-step's
-   * loads just before its stores), 16 KiB.
+   * The 128×128 class on GPUs: as "128x128" with nested workgroup tiles, no prefetch (each k-step's loads
+   * just before its stores) and swizzled transposed stores, 16 KiB.
    */
-  "128x128np": { kind: "tile", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, nested: true, prefetch: false },
+  "128x128np": {
+    kind: "tile",
+    BM: 128,
+    BN: 128,
+    BK: 16,
+    TM: 8,
+    TN: 8,
+    nested: true,
+    prefetch: false,
+    swizzle: true,
+  },
   /**
    * Big GEMMs (≥ 1024 tiles of 128×128): 128×128, BK 32, 8×8 per thread, 256 threads, swizzled transposed
    * stores, 32 KiB of workgroup memory.
@@ -173,10 +183,17 @@ export const MATMUL_CONFIGS = {
   "64x128": { kind: "tile", BM: 64, BN: 128, BK: 16, TM: 4, TN: 8 },
   /** Mid shapes: 64×64, BK 16, 4×4 per thread, 256 threads, 8 KiB. */
   "64x64": { kind: "tile", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
+  /** Mid shapes that fill a wave (with split-K): "64x64" with nested workgroup tiles. */
+  "64x64n": { kind: "tile", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, nested: true },
   /** Short-K mid shapes with many columns: 64×32, BK 16, 4×4 per thread, 128 threads, 6 KiB. */
   "64x32": { kind: "tile", BM: 64, BN: 32, BK: 16, TM: 4, TN: 4, swizzle: true },
   /** Small outputs (fewer than 32 tiles of 64×64): 32×32, BK 16, 4×4 per thread, 64 threads, 4 KiB. */
   "32x32": { kind: "tile", BM: 32, BN: 32, BK: 16, TM: 4, TN: 4, swizzle: true },
+  /**
+   * Small outputs with a K too short to split: "32x32" with 4 k-groups (256 threads, each group every 4th
+   * k-step), 20 KiB.
+   */
+  "32x32kg4": { kind: "tile", BM: 32, BN: 32, BK: 16, TM: 4, TN: 4, swizzle: true, kgroups: 4 },
   /** Skinny M (GEMV-like); rows per workgroup chosen from M (at most 16). */
   "gemv": { kind: "gemv", rows: 0 },
   /** Software adapter: 8×8 outputs per invocation through texture loads, 8×8 invocations (64×64 outputs). */
@@ -341,24 +358,28 @@ function texGroups(c: TexConfig, M: number, N: number): number {
 }
 
 /**
- * The GPU heuristic: GEMV-like for M ≤ 16 (1, 4 or 16 rows per workgroup); otherwise 128×128 if it gives
- * at least 128 workgroups (about one wave on a 132-SM H100/H200), counting the split-K slices a single
- * GEMM with a long K can use (see {@linkcode chooseSplitK}); else 64×32 for a short K with at least 256
- * workgroups; else 128×64 by the same rule as 128×128; else 64×64, or 32×32 below 32 tiles of 64×64. M is
- * rows per GEMM after batch folding; `batch` is the number of GEMMs in the dispatch; `f16`: both inputs
- * are f16. Configurations that do not fit the device's limits are skipped.
+ * The GPU heuristic: GEMV-like for M ≤ 16 (1, 4 or 16 rows per workgroup); otherwise "128x128np" if
+ * 128×128 tiles give at least 128 workgroups (about one wave on a 132-SM H100/H200), counting the split-K
+ * slices a single GEMM with a long K can use (see {@linkcode chooseSplitK}); else "64x32" for a short K
+ * with at least 256 workgroups; else "64x64n" by the same rule as 128×128; else "64x64", or below 32
+ * tiles of 64×64 "32x32" (with a long K, split) or "32x32kg4" (without). M is rows per GEMM after batch
+ * folding; `batch` is the number of GEMMs in the dispatch. Configurations that do not fit the device's
+ * limits are skipped. (`_f16`, both inputs f16, is accepted for callers; no choice depends on it now.)
  *
- * Within the 128×128 class (H200 sweep, 2026-11-26): big GEMMs (≥ 1024 tiles) take the BK-32 tile
- * "128x128k32" (f32 4096³ 29.9 and 8192³ 30.4 TFLOP/s against 28.1 for "128x128"; f16 inputs 28.1
- * against 24.6); other f32 GEMMs with K ≥ 1024 take the double-buffered "128x128db" (27.1–28.1 against
- * 24.9–25.5 at the model shapes 4096×512×2048, 512×2048×4096, 2048×512×4096; K = 512 was 6% slower).
- * Both need 32 KiB of workgroup memory; on 16 KiB devices "128x128" remains.
- *
- * Below the 128×128 class, small GEMMs are bound by the latency of their k-steps rather than by FMAs, and
- * more, smaller workgroups help (H100 sweep of the paper preset's shapes, 2026-11-26, µs per GEMM): a
- * short K (≤ 512) with at least 256 workgroups of 64×32 takes "64x32" (1152×1024×256: 42 against 53 for
- * "128x64"; with B transposed 45 against 56); fewer than 32 tiles of 64×64 take "32x32" (the weight
- * gradient 256×256×1152: 39 against 47 for "64x64"). 1152×256×256 stays on "64x64" (34; 38 with "64x32").
+ * From sweeps on an H100 (2026-11-26, `bench:gpu --only gemmsweep,modelsweep`, kernel times from
+ * timestamps):
+ * - The 128×128 class: at 4096³ "128x128np" (nested tiles, no prefetch, swizzled stores) ran f32 at 39.4
+ *   TFLOP/s and f16 inputs at 39.8, against 32.0–32.7 (f32) and 25.4–30.8 (f16) for "128x128",
+ *   "128x128k32" and "128x128db", which this class took before. At the model shapes it was the fastest or
+ *   within noise of it (4608×256×1024: 101 µs against 121–127; 4096×512×2048: 289 against 284–325).
+ * - Below it, small GEMMs are bound by the latency of their k-steps rather than by FMAs. A short K (≤ 512)
+ *   with at least 256 workgroups of 64×32 takes "64x32" (1152×1024×256: 31–37 µs against 39–82 for the
+ *   others). "64x64n" replaced "128x64" where 64×64 tiles fill a wave with split-K: 1152×256×1024 took
+ *   37.6–37.9 µs in three runs against 48.3 (256×1024×1152 TN: 38.5–39.0 against 35.0–42.6).
+ * - Nested tiles lose on grids under a wave without split-K (1152×256×256: 33–39 µs against 19), so
+ *   "64x64" stays there. Fewer than 32 tiles of 64×64: "32x32" with split-K (256×256×1152 TN: 23 µs),
+ *   "32x32kg4" when K is too short to split (64×256×256, the sampling projection: 10.0–13.0 µs against
+ *   14.9–15.0).
  */
 export function chooseTiledConfig(
   rt: Runtime,
@@ -375,11 +396,12 @@ export function chooseTiledConfig(
   // A big tile fills about one wave, counting the split-K slices a long K can use.
   const fills = (c: TileConfig) =>
     M >= c.BM && N >= c.BN && tilesOf(c) * maxSplit >= MIN_GROUPS && !configProblem(rt, c);
-  const { "128x128": big, "64x32": narrow, "128x64": wide, "64x64": mid, "32x32": small } = MATMUL_CONFIGS;
-  if (fills(big)) return MATMUL_CONFIGS["128x128np"];
-  if (K <= NARROW_MAX_K && tilesOf(narrow) >= NARROW_MIN_GROUPS) return narrow;
-  if (fills(wide)) return wide;
-  return tilesOf(mid) < SMALL_TILES ? small : mid;
+  const C = MATMUL_CONFIGS;
+  if (fills(C["128x128np"])) return C["128x128np"];
+  if (K <= NARROW_MAX_K && tilesOf(C["64x32"]) >= NARROW_MIN_GROUPS) return C["64x32"];
+  if (fills(C["64x64n"])) return C["64x64n"];
+  if (tilesOf(C["64x64"]) >= SMALL_TILES) return C["64x64"];
+  return maxSplit >= 2 || configProblem(rt, C["32x32kg4"]) ? C["32x32"] : C["32x32kg4"];
 }
 
 /**

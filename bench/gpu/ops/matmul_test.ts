@@ -94,8 +94,10 @@ const CONFIGS: MatmulConfigName[] = [
   "128x64",
   "64x128",
   "64x64",
+  "64x64n",
   "64x32",
   "32x32",
+  "32x32kg4",
   "gemv",
   "tex8x8",
   "tex4x8",
@@ -130,14 +132,20 @@ Deno.test("config heuristic and limits", () => {
   assert.deepEqual(chooseMatmulConfig(gpuRt, 12, 768, 768), { kind: "gemv", rows: 4 });
   assert.deepEqual(chooseMatmulConfig(gpuRt, 12, 768, 768, 1, true), { kind: "gemv", rows: 16 });
   assert.deepEqual(chooseMatmulConfig(gpuRt, 3, 768, 768), { kind: "gemv", rows: 4 });
-  // fewer than 32 tiles of 64×64: 32×32 (the paper model's 256×256 weight gradients)
-  assert.deepEqual(chooseMatmulConfig(gpuRt, 100, 100, 100), MATMUL_CONFIGS["32x32"]);
+  // fewer than 32 tiles of 64×64: 32×32 with split-K (the paper model's 256×256 weight gradients), with
+  // 4 k-groups when K is too short to split (the sampling projection, 64 rows)
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 100, 100, 300), MATMUL_CONFIGS["32x32kg4"]);
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 64, 256, 256), MATMUL_CONFIGS["32x32kg4"]);
   assert.deepEqual(chooseMatmulConfig(gpuRt, 256, 256, 1152), MATMUL_CONFIGS["32x32"]);
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 64, 256, 256, 2), MATMUL_CONFIGS["32x32kg4"]);
+  // under a wave of 64×64 tiles without split-K: 64×64 with flat tiles
   assert.deepEqual(chooseMatmulConfig(gpuRt, 1152, 256, 256), MATMUL_CONFIGS["64x64"]);
   // a short K with ≥ 256 workgroups of 64×32 (the paper model's MLP at batch 16), but not a long K
   assert.deepEqual(chooseMatmulConfig(gpuRt, 1152, 1024, 256), MATMUL_CONFIGS["64x32"]);
   assert.deepEqual(chooseMatmulConfig(gpuRt, 1152, 1024, 256, 1, true), MATMUL_CONFIGS["64x32"]);
-  assert.deepEqual(chooseMatmulConfig(gpuRt, 1152, 256, 1024), MATMUL_CONFIGS["128x64"]);
+  // a wave of 64×64 tiles with split-K: nested tiles
+  assert.deepEqual(chooseMatmulConfig(gpuRt, 1152, 256, 1024), MATMUL_CONFIGS["64x64n"]);
+  assert.equal(chooseSplitK(MATMUL_CONFIGS["64x64n"], 1152, 256, 1024), 3);
   // the 128×128 class: nested tiles without prefetch, f32 and f16
   const np = MATMUL_CONFIGS["128x128np"];
   assert.deepEqual(chooseMatmulConfig(gpuRt, 4096, 4096, 512), np);
