@@ -12,7 +12,9 @@
  *   contiguous dimension when that dimension is a multiple of 4, scalar otherwise; every load and store
  *   is bounds-checked, so any shape works. Options: double-buffered tiles (one barrier per k-step),
  *   XOR-swizzled transposed stores (no bank conflicts), an L2-friendly workgroup order in strips along M,
- *   and f16 workgroup tiles for f16 operands.
+ *   f16 workgroup tiles for f16 operands, loads without prefetch (fewer live registers), nested workgroup
+ *   tiles (the hot loop's reads indexed by constants and the thread's own coordinate), warp layouts, and
+ *   k-groups (several groups of threads splitting K within one workgroup).
  * - **gemv**: for skinny products (M ≤ 16): a workgroup computes R rows × a strip of columns with K split
  *   over 16 lanes and a workgroup tree reduction; the thread layout follows B's contiguous dimension so
  *   B (the big operand) is read coalesced, and read once per R rows.
