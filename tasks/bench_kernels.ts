@@ -141,12 +141,7 @@ const PRESETS = {
 const tile = (BM: number, BN: number, BK: number, TM: number, TN: number, more: Partial<TileConfig> = {}) =>
   ({ kind: "tile", BM, BN, BK, TM, TN, ...more }) as TileConfig;
 
-/**
- * Tile candidates `--only gemmsweep` times at the sweep size (4096³ in the gpu preset) beside the named
- * configurations: BK 8, L2 grouping, 16-wide thread tiles (128×256 and 256×128 workgroup tiles, or
- * 128×128 with 128 threads), 8×8 thread tiles in smaller workgroups; with `f16: true` only for f16
- * inputs (f16 workgroup tiles, and f16 partial sums).
- */
+/** The candidates of `list` without prefetch (labels as given); `f16`: only for f16 inputs. */
 function npCandidates(list: [string, TileConfig][], f16 = false) {
   return list.map(([label, config]) => ({
     label,
@@ -155,6 +150,14 @@ function npCandidates(list: [string, TileConfig][], f16 = false) {
   }));
 }
 
+/**
+ * Tile candidates `--only gemmsweep` times at the sweep size (4096³ in the gpu preset) beside the named
+ * configurations: BK 8, L2 grouping, 16-wide thread tiles (128×256 and 256×128 workgroup tiles, or
+ * 128×128 with 128 threads), 8×8 thread tiles in smaller workgroups, nested tiles, warp layouts, loads
+ * without prefetch (before or after the barrier, or double-buffered); with `f16: true` only for f16
+ * inputs (f16 workgroup tiles, and f16 partial sums). Label suffixes: k (BK), g (group), db, t (thread
+ * tile), h (half), hs (halfSums), n (nested), w (lanes), np (no prefetch), e (early), s (swizzle).
+ */
 const GEMM_CANDIDATES: { label: string; config: TileConfig; f16?: boolean }[] = [
   { label: "128x128k8", config: tile(128, 128, 8, 8, 8) },
   { label: "128x128g8", config: tile(128, 128, 16, 8, 8, { group: 8 }) },
