@@ -371,7 +371,7 @@ function texGroups(c: TexConfig, M: number, N: number): number {
  * From sweeps on an H100 (2026-11-26, `bench:gpu --only gemmsweep,modelsweep`, kernel times from
  * timestamps):
  * - The 128×128 class: at 4096³ "128x128np" (nested tiles, no prefetch, swizzled stores) ran f32 at 39.4
- *   TFLOP/s and f16 inputs at 39.8, against 32.0–32.7 (f32) and 25.4–30.8 (f16) for "128x128",
+ *   TFLOP/s and f16 inputs at 39.8, against 30.4–32.7 (f32) and 22.5–29.8 (f16) for "128x128",
  *   "128x128k32" and "128x128db", which this class took before. At the model shapes it was the fastest or
  *   within noise of it (4608×256×1024: 101 µs against 121–127; 4096×512×2048: 289 against 284–325).
  * - Below it, small GEMMs are bound by the latency of their k-steps rather than by FMAs. A short K (≤ 512)
