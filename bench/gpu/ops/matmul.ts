@@ -378,10 +378,10 @@ function texGroups(c: TexConfig, M: number, N: number): number {
  *   with at least 256 workgroups of 64×32 takes "64x32" (1152×1024×256: 31–37 µs against 39–82 for the
  *   others). "64x64n" replaced "128x64" where 64×64 tiles fill a wave with split-K: 1152×256×1024 took
  *   37.6–37.9 µs in three runs against 48.3 (256×1024×1152 TN: 38.5–39.0 against 35.0–42.6).
- * - Nested tiles lose on grids under a wave without split-K (1152×256×256: 33–39 µs against 19), so
- *   "64x64" stays there. Fewer than 32 tiles of 64×64: "32x32" with split-K (256×256×1152 TN: 23 µs),
- *   "32x32kg4" when K is too short to split (64×256×256, the sampling projection: 10.0–13.0 µs against
- *   14.9–15.0).
+ * - Nested tiles lose on grids under a wave without split-K (1152×256×256: 33–39 µs against 19 in two
+ *   runs, even in a third), so "64x64" stays there. Fewer than 32 tiles of 64×64: "32x32" with split-K
+ *   (256×256×1152 TN: 23 µs), "32x32kg4" when K is too short to split (64×256×256, the sampling
+ *   projection: 10.0–13.0 µs against 14.9–15.0).
  */
 export function chooseTiledConfig(
   rt: Runtime,
