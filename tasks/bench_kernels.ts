@@ -158,7 +158,7 @@ function npCandidates(list: [string, TileConfig][], f16 = false) {
  * inputs (f16 workgroup tiles, and f16 partial sums). Label suffixes: k (BK), g (group), db, t (thread
  * tile), h (half), hs (halfSums), n (nested), w (lanes), np (no prefetch), e (early), s (swizzle).
  */
-const GEMM_CANDIDATES: { label: string; config: TileConfig; f16?: boolean }[] = [
+export const GEMM_CANDIDATES: { label: string; config: TileConfig; f16?: boolean }[] = [
   { label: "128x128k8", config: tile(128, 128, 8, 8, 8) },
   { label: "128x128g8", config: tile(128, 128, 16, 8, 8, { group: 8 }) },
   { label: "128x128k32g8", config: tile(128, 128, 32, 8, 8, { swizzle: true, group: 8 }) },
@@ -244,8 +244,8 @@ const GEMM_CANDIDATES: { label: string; config: TileConfig; f16?: boolean }[] = 
   },
   // Without prefetch (np): the registers the next k-step's loads held are free during the FMAs.
   ...npCandidates([
-    ["128x128np", tile(128, 128, 16, 8, 8)],
-    ["128x128npn", tile(128, 128, 16, 8, 8, { nested: true })],
+    // "128x128np" is the named configuration (nested, swizzled); this is its flat-tile form.
+    ["128x128npflat", tile(128, 128, 16, 8, 8)],
     ["128x128k32npn", tile(128, 128, 32, 8, 8, { swizzle: true, nested: true })],
     ["128x128k8npn", tile(128, 128, 8, 8, 8, { nested: true })],
     ["128x128g8npn", tile(128, 128, 16, 8, 8, { nested: true, group: 8 })],
@@ -289,7 +289,7 @@ const KGROUP_CANDIDATES: { label: string; config: TileConfig }[] = [
  * Small tiles `--only modelsweep` adds at the model's shapes to the named ones (which include "64x32" and
  * "32x32"): more workgroups for small GEMMs, and the k-group tiles.
  */
-const SMALL_CANDIDATES: { label: string; config: TileConfig }[] = [
+export const SMALL_CANDIDATES: { label: string; config: TileConfig }[] = [
   GEMM_CANDIDATES.find((c) => c.label === "64x64t8x8")!,
   { label: "32x64", config: tile(32, 64, 16, 4, 4, { swizzle: true }) },
   { label: "32x32k32", config: tile(32, 32, 32, 4, 4, { swizzle: true }) },
@@ -310,7 +310,7 @@ const SMALL_CANDIDATES: { label: string; config: TileConfig }[] = [
 ];
 
 /** The named tile configurations, labelled as the sweeps label candidates. */
-const NAMED_TILES = (Object.keys(MATMUL_CONFIGS) as MatmulConfigName[])
+export const NAMED_TILES = (Object.keys(MATMUL_CONFIGS) as MatmulConfigName[])
   .filter((c) => MATMUL_CONFIGS[c].kind === "tile")
   .map((c) => ({ label: c, config: MATMUL_CONFIGS[c] as TileConfig }));
 
@@ -393,10 +393,11 @@ if (import.meta.main) {
     };
 
     // The last GEMM's inputs (kept while the next GEMM has the same shape, dtype and transposes).
-    const sweepInputs = new Map<string, Tensor[]>();
+    let lastInputs: { key: string; a: Tensor; b: Tensor } | null = null;
     const releaseInputs = () => {
-      for (const t of sweepInputs.values()) t.forEach((x) => x.release());
-      sweepInputs.clear();
+      lastInputs?.a.release();
+      lastInputs?.b.release();
+      lastInputs = null;
     };
     const gemm = async (
       M: number,
@@ -432,17 +433,16 @@ if (import.meta.main) {
       }
       // The inputs depend only on the shape, dtype and transposes, so a sweep makes them once (4096² random
       // values take longer to make than the timing itself).
-      const inputKey = `${M}x${N}x${K}:${dtype}:${trans}`;
-      let inputs = sweepInputs.get(inputKey);
-      if (!inputs) {
+      const key = `${M}x${N}x${K}:${dtype}:${trans}`;
+      if (lastInputs?.key !== key) {
         releaseInputs();
-        inputs = [
-          tensorFrom(rt, randomValues(M * K, 1), transA ? [K, M] : [M, K], { dtype }),
-          tensorFrom(rt, randomValues(K * N, 2), transB ? [N, K] : [K, N], { dtype }),
-        ];
-        sweepInputs.set(inputKey, inputs);
+        lastInputs = {
+          key,
+          a: tensorFrom(rt, randomValues(M * K, 1), transA ? [K, M] : [M, K], { dtype }),
+          b: tensorFrom(rt, randomValues(K * N, 2), transB ? [N, K] : [K, N], { dtype }),
+        };
       }
-      const [a, b] = inputs;
+      const { a, b } = lastInputs;
       const call = () => noGrad(() => matmulRaw(a, b, { config: kernel, transA, transB, splitK }).release());
       const ms = await timeGpu(rt, call, { minMs });
       // About minMs / 4 of GPU work, 3 to 50 calls.
